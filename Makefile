@@ -1,0 +1,36 @@
+# Developer shortcuts. The README's two commands (./dev serve, ./dev test) need no make.
+.DEFAULT_GOAL := help
+VENV := .venv/bin
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: ## Create .venv and install Java, the package and its test tools
+	scripts/setup.sh
+
+build: setup ## Build release files into build/
+	$(VENV)/ketamine-ed-kg build
+
+stats: setup ## Count instances per class
+	$(VENV)/ketamine-ed-kg stats
+
+reason: setup ## Run HermiT: consistency and inferred class hierarchy
+	$(VENV)/ketamine-ed-kg reason
+
+validate: setup ## Validate the graph against the SHACL shapes
+	$(VENV)/ketamine-ed-kg validate
+
+serve: setup ## Serve the SPARQL endpoint on 127.0.0.1:5000
+	$(VENV)/ketamine-ed-kg serve
+
+test: ## Run the whole test suite (same as ./dev test)
+	./dev test
+
+lint: setup ## ruff and mypy
+	$(VENV)/ruff check src tests
+	$(VENV)/mypy
+
+bench: setup ## Run the benchmarks and write docs/benchmarks.md
+	$(VENV)/python scripts/benchmark.py
+
+.PHONY: help setup build stats reason validate serve test lint bench

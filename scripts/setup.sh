@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh Debian machine that has Python, pip and apt:
+#   - a Java runtime for HermiT (the OWL reasoner owlready2 runs), from Debian's packages;
+#   - a virtual environment in .venv with the package and its test tools.
+# Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+apt_install() {
+    # apt-get update once per run, only when something is missing.
+    if [ -z "${_APT_UPDATED:-}" ]; then
+        $SUDO apt-get update -qq >/dev/null
+        _APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! command -v java >/dev/null 2>&1; then
+    echo "setup: installing a Java runtime for the HermiT reasoner" >&2
+    apt_install default-jre-headless
+fi
+
+if [ "${KED_WITH_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "setup: installing Chromium and ChromeDriver for the browser tests" >&2
+    apt_install chromium chromium-driver
+fi
+
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv" >&2
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.ked-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: installing Python dependencies" >&2
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q -e ".[test]"
+    echo "$want" > "$stamp"
+fi

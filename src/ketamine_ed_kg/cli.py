@@ -1,0 +1,97 @@
+"""The ``ketamine-ed-kg`` command line.
+
+Each sub-command is thin: it parses options, calls one module and turns the project's errors
+into a message on stderr and a documented exit status (0 success, 1 the data is wrong,
+2 usage or parse error).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import DataError, KedError, SourceParseError
+from .paths import ProjectPaths, project_paths
+
+
+def _progress(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+class _Context:
+    def __init__(self, root: Path | None) -> None:
+        self.paths: ProjectPaths = project_paths(root)
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project checkout to use (default: this checkout or $KETAMINE_ED_KG_ROOT).")
+@click.version_option(package_name="ketamine-ed-kg")
+@click.pass_context
+def cli(ctx: click.Context, root: Path | None) -> None:
+    """Build, check and serve the ketamine and eating disorders knowledge graph."""
+    ctx.obj = _Context(root)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Rebuild even if the sources have not changed.")
+@pass_ctx
+def build(ctx: _Context, force: bool) -> None:
+    """Write release files (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads) to build/."""
+    from .build import build as run_build
+
+    result = run_build(ctx.paths, force=force, progress=_progress)
+    state = "built" if result.rebuilt else "up to date"
+    click.echo(f"{state}: version {result.version} in {result.seconds:.2f} s")
+    for key, value in result.counts.items():
+        click.echo(f"  {key}: {value}")
+    for path in result.files:
+        click.echo(f"  {path.relative_to(ctx.paths.root)}")
+
+
+@cli.command()
+@pass_ctx
+def stats(ctx: _Context) -> None:
+    """Count instances per class (asserted and inferred types)."""
+    from .build import load_sources
+    from .stats import class_counts
+
+    ontology, data = load_sources(ctx.paths)
+    rows = class_counts(ontology, data)
+    width = max((len(name) for name, _ in rows), default=10)
+    click.echo(f"{'class'.ljust(width)}  instances")
+    for name, count in rows:
+        click.echo(f"{name.ljust(width)}  {count}")
+    click.echo(f"{'(triples)'.ljust(width)}  {len(data)} asserted, {len(ontology)} ontology")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map project errors to exit statuses."""
+    try:
+        cli.main(args=argv, prog_name="ketamine-ed-kg", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except SourceParseError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except DataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

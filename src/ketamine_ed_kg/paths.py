@@ -1,0 +1,65 @@
+"""Where the project's data lives.
+
+Code finds data through these paths (overridable with ``KETAMINE_ED_KG_ROOT``) rather than
+through strings relative to the working directory, so the CLI works from any folder of a
+checkout and tests can point it at a temporary copy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _default_root() -> Path:
+    env = os.environ.get("KETAMINE_ED_KG_ROOT")
+    if env:
+        return Path(env).resolve()
+    # src/ketamine_ed_kg/paths.py -> repository root
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """The folders of one checkout."""
+
+    root: Path
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def ontology_file(self) -> Path:
+        return self.ontology_dir / "ketamine-ed.ttl"
+
+    @property
+    def graph_dir(self) -> Path:
+        return self.root / "graph"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def shared_dir(self) -> Path:
+        """``../shared`` beside the clone: read by some tests, never needed at run time."""
+        return self.root.parent / "shared"
+
+    def graph_files(self) -> list[Path]:
+        """Every curated Turtle file, in a stable order."""
+        return sorted(self.graph_dir.rglob("*.ttl"))
+
+
+def project_paths(root: Path | None = None) -> ProjectPaths:
+    """Paths for ``root``, or for this checkout."""
+    return ProjectPaths(root.resolve() if root else _default_root())
