@@ -22,5 +22,5 @@ def paths() -> ProjectPaths:
 def shared_dir(paths: ProjectPaths) -> Path:
     shared = paths.shared_dir
     if not (shared / "seeds").is_dir():
-        pytest.skip(f"../shared is absent ({shared}): the source documents are not beside the clone")
+        pytest.skip(f"../shared is absent ({shared}): the source documents are not beside it")
     return shared

@@ -20,7 +20,14 @@ from rdflib.namespace import OWL, RDF
 from .errors import BuildMissingError
 from .inference import infer
 from .loading import new_graph, parse_file, sources_digest
-from .namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ONTOLOGY_IRI, PREFIXES
+from .namespaces import (
+    GRAPH_ASSERTED,
+    GRAPH_INFERRED,
+    GRAPH_ONTOLOGY,
+    KEDO,
+    ONTOLOGY_IRI,
+    PREFIXES,
+)
 from .paths import ProjectPaths
 from .void import describe
 
@@ -159,7 +166,7 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _qui
         "ontology_triples": len(ontology),
         "asserted_triples": len(data),
         "inferred_triples": len(inferred),
-        "studies": len(set((data + inferred).subjects(RDF.type, URIRef(PREFIXES["kedo"] + "Study")))),
+        "studies": len(set((data + inferred).subjects(RDF.type, KEDO.Study))),
     }
     seconds = time.perf_counter() - start
     manifest_out = {

@@ -1,0 +1,159 @@
+"""Provenance and naming rules that hold for every file of the curated graph.
+
+These are the tests that fail when the graph drifts from its sources: a quote that is not
+verbatim in the document its claim names, a fact with no claim behind it, an IRI minted outside
+our namespace, or a reference to a node nobody defined.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF
+
+from ketamine_ed_kg.build import load_sources
+from ketamine_ed_kg.namespaces import BASE, KED, KEDO
+from ketamine_ed_kg.paths import ProjectPaths
+
+ALLOWED_EXTERNAL_PREFIXES = (
+    "http://www.w3.org/",
+    "http://purl.org/dc/",
+    "http://purl.org/spar/",
+    "http://purl.obolibrary.org/obo/",
+    "http://www.geneontology.org/formats/oboInOwl#",
+    "https://doi.org/",
+    "https://pubmed.ncbi.nlm.nih.gov/",
+    "https://www.ncbi.nlm.nih.gov/pmc/articles/",
+    "https://clinicaltrials.gov/study/",
+    "https://identifiers.org/",
+    "http://id.nlm.nih.gov/mesh/",
+    "http://id.who.int/icd/",
+    "https://go.drugbank.com/drugs/",
+    "http://www.wikidata.org/entity/",
+    "https://loinc.org/",
+    "https://pubchem.ncbi.nlm.nih.gov/compound/",
+    "https://creativecommons.org/licenses/",
+    "https://schema.org/",
+    "http://rdfs.org/ns/void#",
+    "http://xmlns.com/foaf/0.1/",
+)
+
+
+def fold(text: str) -> str:
+    """Fold every run of white space to one space: quotes are verbatim up to line breaks."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture(scope="module")
+def loaded(paths: ProjectPaths) -> tuple[Graph, Graph]:
+    return load_sources(paths)
+
+
+@pytest.fixture(scope="module")
+def data(loaded: tuple[Graph, Graph]) -> Graph:
+    graph = loaded[1]
+    if len(graph) == 0:
+        pytest.fail("the curated graph is empty")
+    return graph
+
+
+def claims(data: Graph) -> list[URIRef]:
+    return [c for c in data.subjects(RDF.type, KEDO.Claim) if isinstance(c, URIRef)]
+
+
+def test_every_claim_has_one_source_a_quote_and_a_subject(data: Graph) -> None:
+    problems = []
+    for claim in claims(data):
+        sources = list(data.objects(claim, KEDO.source))
+        quotes = list(data.objects(claim, KEDO.quote))
+        about = list(data.objects(claim, KEDO.about))
+        if len(sources) != 1 or not quotes or not about:
+            problems.append(f"{claim}: {len(sources)} sources, {len(quotes)} quotes, "
+                            f"{len(about)} kedo:about")
+    assert not problems, "\n".join(problems)
+
+
+def test_quotes_are_language_tagged_and_short(data: Graph) -> None:
+    problems = []
+    for claim, quote in data.subject_objects(KEDO.quote):
+        if not isinstance(quote, Literal) or quote.language not in ("en", "nb"):
+            problems.append(f"{claim}: quote {quote!r} needs an @en or @nb tag")
+        elif len(str(quote)) > 200:
+            problems.append(f"{claim}: quote is {len(str(quote))} characters (max 200)")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_quote_is_verbatim_in_its_source_document(data: Graph, shared_dir: Path) -> None:
+    seeds = {p.name: fold(p.read_text(encoding="utf-8")) for p in (shared_dir / "seeds").iterdir()}
+    problems = []
+    checked = 0
+    for claim in claims(data):
+        source = data.value(claim, KEDO.source)
+        file_name = data.value(source, KEDO.fileName) if source is not None else None
+        if file_name is None or str(file_name) not in seeds:
+            problems.append(f"{claim}: its source {source} has no kedo:fileName naming a seed")
+            continue
+        for quote in data.objects(claim, KEDO.quote):
+            checked += 1
+            if fold(str(quote)) not in seeds[str(file_name)]:
+                problems.append(f"{claim}: not verbatim in {file_name}: {str(quote)[:80]!r}")
+    assert checked > 0
+    assert not problems, f"{len(problems)} of {checked} quotes:\n" + "\n".join(problems)
+
+
+def test_every_source_document_names_a_seed_file(data: Graph, shared_dir: Path) -> None:
+    names = {p.name for p in (shared_dir / "seeds").iterdir()}
+    documented = {str(n) for n in data.objects(None, KEDO.fileName)}
+    assert names <= documented, f"seed files without a kedo:SourceDocument: {names - documented}"
+
+
+def test_every_curated_node_is_backed_by_a_claim(data: Graph) -> None:
+    """Every typed node we mint (other than claims and sources) is what some claim is about."""
+    about = set(data.objects(None, KEDO.about))
+    exempt = {KEDO.Claim, KEDO.SourceDocument}
+    missing = sorted(
+        str(s) for s, cls in data.subject_objects(RDF.type)
+        if isinstance(s, URIRef) and str(s).startswith(str(KED)) and cls not in exempt
+        and not (set(data.objects(s, RDF.type)) & exempt) and s not in about
+    )
+    assert not missing, "nodes with no claim behind them:\n" + "\n".join(sorted(set(missing)))
+
+
+def test_no_iri_is_minted_outside_our_namespace(data: Graph) -> None:
+    problems = set()
+    for s, _, o in data:
+        if isinstance(s, URIRef) and not str(s).startswith(BASE):
+            problems.add(f"subject outside {BASE}: {s}")
+        if isinstance(o, URIRef) and not (
+            str(o).startswith(BASE) or str(o).startswith(ALLOWED_EXTERNAL_PREFIXES)
+        ):
+            problems.add(f"object IRI in no known namespace: {o}")
+    assert not problems, "\n".join(sorted(problems))
+
+
+def test_every_referenced_resource_is_defined(data: Graph, loaded: tuple[Graph, Graph]) -> None:
+    """A ked: IRI used as an object must be typed somewhere; a kedo: IRI must be declared."""
+    ontology = loaded[0]
+    typed = set(data.subjects(RDF.type, None))
+    declared = set(ontology.subjects(RDF.type, None))
+    problems = set()
+    for s, p, o in data:
+        for term in (p, o):
+            if not isinstance(term, URIRef):
+                continue
+            if str(term).startswith(str(KED)) and term not in typed:
+                problems.add(f"{term} is used (by {s}) but never typed")
+            if str(term).startswith(str(KEDO)) and term not in declared:
+                problems.add(f"{term} is used (by {s}) but not declared in the ontology")
+    assert not problems, "\n".join(sorted(problems))
+
+
+def test_study_files_are_named_after_their_study(paths: ProjectPaths) -> None:
+    for path in sorted((paths.graph_dir / "studies").glob("*.ttl")):
+        graph = Graph().parse(path, format="turtle")
+        study = KED[path.stem]
+        kinds = set(graph.objects(study, RDF.type))
+        assert kinds, f"{path.name} defines no node {study} (the IRI slug must equal the file name)"
