@@ -14,19 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
 from .errors import BuildMissingError
 from .inference import infer
 from .loading import new_graph, parse_file, sources_digest
 from .namespaces import (
+    BASE,
     GRAPH_ASSERTED,
     GRAPH_INFERRED,
     GRAPH_ONTOLOGY,
     KEDO,
     ONTOLOGY_IRI,
-    PREFIXES,
 )
 from .paths import ProjectPaths
 from .void import describe
@@ -132,7 +132,7 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _qui
         merged,
         title="ketamine-ed-kg: ketamine treatment of eating disorders",
         version=version,
-        dumps=[f"{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS],
+        dumps=[f"{BASE}download/{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS],
     )
     release = new_graph()
     release += merged
@@ -147,19 +147,12 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _qui
     written.append(void_path)
 
     progress(f"writing {DATASET_FILE}")
-    ds = Dataset()
-    for prefix, iri in PREFIXES.items():
-        ds.bind(prefix, iri)
-    for name, graph in (
-        (GRAPH_ASSERTED, data),
-        (GRAPH_INFERRED, inferred),
-        (GRAPH_ONTOLOGY, ontology),
-    ):
-        named = ds.graph(URIRef(name))
-        for triple in graph:
-            named.add(triple)
     ds_path = out_dir / DATASET_FILE
-    _atomic_write(ds_path, ds.serialize(format="nquads", encoding="utf-8"))
+    _atomic_write(ds_path, b"".join(
+        to_nquads(graph, name)
+        for name, graph in ((GRAPH_ASSERTED, data), (GRAPH_INFERRED, inferred),
+                            (GRAPH_ONTOLOGY, ontology))
+    ))
     written.append(ds_path)
 
     counts = {
@@ -178,6 +171,18 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _qui
     }
     _atomic_write(out_dir / MANIFEST_FILE, json.dumps(manifest_out, indent=2).encode())
     return BuildResult(digest, version, written, counts, seconds, True)
+
+
+def to_nquads(graph: Graph, graph_name: str) -> bytes:
+    """Serialise ``graph`` as N-Quads in the named graph ``graph_name``.
+
+    N-Triples lines end in `` .``; inserting the graph IRI before that end is exactly N-Quads,
+    and avoids rdflib's Dataset serialiser (slower, and deprecated API underneath).
+    """
+    nt = graph.serialize(format="nt", encoding="utf-8")
+    suffix = f" <{graph_name}> .".encode()
+    lines = (line[:-2] + suffix for line in nt.splitlines() if line.endswith(b" ."))
+    return b"".join(line + b"\n" for line in sorted(lines))
 
 
 def _atomic_write(path: Path, payload: bytes) -> None:
