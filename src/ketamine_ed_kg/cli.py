@@ -70,6 +70,39 @@ def stats(ctx: _Context) -> None:
     click.echo(f"{'(triples)'.ljust(width)}  {len(data)} asserted, {len(ontology)} ontology")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "turtle", "json-ld"]), default="text",
+              show_default=True, help="Text for curators, or an sh:ValidationReport graph.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report here (the text summary still goes to stdout).")
+@click.option("--inference", type=click.Choice(["none", "rdfs"]), default="none", show_default=True,
+              help="pyshacl inference; the ontology graph already gives sh:class its subclasses.")
+@pass_ctx
+def validate(ctx: _Context, files: tuple[Path, ...], fmt: str, output: Path | None,
+             inference: str) -> None:
+    """Check the graph (or FILES, with graph/shared as context) against shapes/ and the QC queries.
+
+    Exit status: 0 conforms (warnings and notes allowed), 1 violations, 2 usage or parse error.
+    """
+    from .validation import validate_project
+    from .validation_report import render_text
+
+    outcome = validate_project(ctx.paths, list(files) or None,
+                               inference="rdfs" if inference == "rdfs" else "none")
+    text = render_text(outcome, ctx.paths.root)
+    body = text if fmt == "text" else outcome.report.serialize(format=fmt)
+    if output is not None:
+        output.write_text(body, encoding="utf-8")
+        if fmt != "text":
+            click.echo(text, nl=False)
+    else:
+        click.echo(body, nl=False)
+    if not outcome.conforms:
+        count = outcome.count("Violation")
+        raise DataError(f"{count} violation(s); fix them and run validate again")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map project errors to exit statuses."""
     try:

@@ -1,0 +1,422 @@
+"""Validating the curated graph: SHACL Core shapes, then the QC queries.
+
+One function, :func:`run_shacl`, wraps pyshacl; the ``validate`` command, the shape-fixture
+tests and the W3C SHACL Core conformance test all go through it, so a conformance pass is a
+statement about the code curators actually run. :func:`validate_project` adds what a curator
+needs around it: which files to load, the ontology as the ontology graph (so ``sh:class``
+sees the class hierarchy), the QC queries where SHACL Core is awkward, and the file and line
+of every reported node (see :mod:`ketamine_ed_kg.validation_report`).
+
+Why ``inference="none"`` by default: pyshacl mixes the ontology graph into (a copy of) the data
+graph, so ``sh:class`` and ``sh:targetClass`` already follow ``rdfs:subClassOf*`` as SHACL
+requires. RDFS entailment adds nothing the shapes need, would type nodes through
+``rdfs:domain`` (so a misused property would silently make a node a target of the wrong
+shape), and costs several times the validation itself (measured in docs/validation.md).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal as TypingLiteral
+
+import pyoxigraph as ox
+from pyshacl import validate as pyshacl_validate
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, XSD
+from rdflib.term import Node
+
+from .errors import KedError
+from .loading import new_graph, parse_file
+from .namespaces import SH
+from .paths import ProjectPaths
+
+Inference = TypingLiteral["none", "rdfs"]
+SEVERITIES: dict[Node, str] = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+SHAPES_NS = "https://w3id.org/ketamine-ed/shapes/"
+"""Namespace of the shapes themselves (``kedsh:``); QC queries are named in it too."""
+
+_DESCRIPTION_RE = re.compile(r"^#\s*description:\s?(.*)$")
+_COMMENT_RE = re.compile(r"^#\s?(.*)$")
+
+
+@dataclass(frozen=True)
+class ShaclResult:
+    """One ``sh:ValidationResult`` (or QC row), reduced to what a curator reads."""
+
+    focus: Node
+    path: Node | None
+    value: Node | None
+    message: str
+    severity: str
+    source_shape: Node | None
+    component: Node | None
+    node: Node | None = None
+    """The result node in the report graph (None for QC rows)."""
+
+
+@dataclass(frozen=True)
+class ShaclRun:
+    """What pyshacl returned: its verdict, its report graph and the parsed results."""
+
+    conforms: bool
+    report: Graph
+    results: list[ShaclResult]
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def normalise_shapes(shapes: Graph) -> Graph:
+    """Return ``shapes`` without the ``sh:uniqueLang`` values that must not activate the check.
+
+    Why: SHACL says the constraint applies when ``sh:uniqueLang`` is ``true``; pyshacl also
+    applies it for ``"1"^^xsd:boolean``, which the W3C test ``property/uniqueLang-002`` says
+    must be ignored. Dropping the triple is exactly "ignore the constraint". The graph is
+    copied only when there is something to drop.
+    """
+    drop = [
+        (s, p, o)
+        for s, p, o in shapes.triples((None, SH.uniqueLang, None))
+        if not (isinstance(o, Literal) and o.datatype == XSD.boolean and str(o) == "true")
+    ]
+    if not drop:
+        return shapes
+    copy = Graph()
+    for prefix, ns in shapes.namespaces():
+        copy.bind(prefix, ns, override=True)
+    for triple in shapes:
+        copy.add(triple)
+    for triple in drop:
+        copy.remove(triple)
+    return copy
+
+
+_shapes_cache: dict[tuple[tuple[str, int, int], ...], Graph] = {}
+
+
+def shape_files(shapes_dir: Path) -> list[Path]:
+    """The Turtle files of ``shapes/``, in a stable order."""
+    return sorted(shapes_dir.glob("*.ttl"))
+
+
+def load_shapes(shapes_dir: Path) -> Graph:
+    """Parse every file in ``shapes/`` once per change.
+
+    The cache key is each file's name, modification time and size, so a long-lived process
+    (the test session, the server) re-parses only after an edit.
+    """
+    files = shape_files(shapes_dir)
+    if not files:
+        raise KedError(f"{shapes_dir}: no shape files (*.ttl) found")
+    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    cached = _shapes_cache.get(key)
+    if cached is None:
+        graph = new_graph()
+        for path in files:
+            parse_file(path, graph)
+        cached = normalise_shapes(graph)
+        _shapes_cache.clear()
+        _shapes_cache[key] = cached
+    return cached
+
+
+# --------------------------------------------------------------------------- SHACL
+
+
+def _text(graph: Graph, node: Node, prop: URIRef) -> str:
+    values = [str(v) for v in graph.objects(node, prop)]
+    return " ".join(sorted(values))
+
+
+def parse_report(report: Graph) -> list[ShaclResult]:
+    """Read the results out of a pyshacl report graph."""
+    results = []
+    for node in report.subjects(RDF.type, SH.ValidationResult):
+        severity = report.value(node, SH.resultSeverity)
+        focus = report.value(node, SH.focusNode)
+        if focus is None:
+            continue
+        results.append(
+            ShaclResult(
+                focus=focus,
+                path=report.value(node, SH.resultPath),
+                value=report.value(node, SH.value),
+                message=_text(report, node, SH.resultMessage),
+                severity=SEVERITIES.get(severity, str(severity)) if severity else "Violation",
+                source_shape=report.value(node, SH.sourceShape),
+                component=report.value(node, SH.sourceConstraintComponent),
+                node=node,
+            )
+        )
+    return results
+
+
+def run_shacl(
+    data: Graph,
+    shapes: Graph,
+    ontology: Graph | None = None,
+    inference: Inference = "none",
+) -> ShaclRun:
+    """Validate ``data`` against ``shapes`` (with ``ontology`` as pyshacl's ``ont_graph``).
+
+    This is the single validation path of the project. ``conforms`` is SHACL's verdict (false
+    when there is any result, warnings included); callers decide what fails the build.
+    """
+    shapes = normalise_shapes(shapes)
+    conforms, report, _text_report = pyshacl_validate(
+        data,
+        shacl_graph=shapes,
+        ont_graph=ontology,
+        inference=inference,
+        advanced=False,
+        allow_infos=False,
+        allow_warnings=False,
+    )
+    assert isinstance(report, Graph)
+    return ShaclRun(bool(conforms), report, parse_report(report))
+
+
+# --------------------------------------------------------------------------- QC queries
+
+
+@dataclass(frozen=True)
+class QcQuery:
+    """A ``queries/qc/*-violation.rq`` file: any row it returns is a violation."""
+
+    name: str
+    path: Path
+    description: str
+    text: str
+
+    @property
+    def iri(self) -> URIRef:
+        """The IRI that names the query as the source of a result in the report graph."""
+        return URIRef(f"{SHAPES_NS}qc-{self.name}")
+
+
+def load_qc_queries(qc_dir: Path) -> list[QcQuery]:
+    """Read the QC queries; each must start with ``# description:`` comment lines."""
+    queries = []
+    for path in sorted(qc_dir.glob("*-violation.rq")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        description: list[str] = []
+        if lines and (first := _DESCRIPTION_RE.match(lines[0])):
+            description.append(first.group(1).strip())
+            for line in lines[1:]:
+                more = _COMMENT_RE.match(line)
+                if not more:
+                    break
+                description.append(more.group(1).strip())
+        if not description:
+            raise KedError(f"{path}: a QC query must start with a '# description: ...' line")
+        name = path.name.removesuffix(".rq")
+        queries.append(QcQuery(name, path, " ".join(d for d in description if d), text))
+    return queries
+
+
+def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _from_ox(term: object) -> Node | None:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    return None
+
+
+def to_store(graph: Graph) -> ox.Store:
+    """Copy an rdflib graph into an in-memory Oxigraph store, keeping blank-node labels.
+
+    Why: rdflib's SPARQL engine takes seconds on the QC queries' negations and property paths
+    over a few thousand triples; Oxigraph takes milliseconds, and keeping the blank-node
+    labels lets each row be located in the files like a SHACL result.
+    """
+    store = ox.Store()
+    store.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in graph)  # type: ignore[arg-type]
+    return store
+
+
+def run_qc(graph: Graph, queries: Iterable[QcQuery]) -> list[ShaclResult]:
+    """Run each QC query over ``graph``; every row becomes a Violation.
+
+    A row names the node to fix in ``?focus`` and may add ``?path``, ``?value`` and a
+    ``?message`` (otherwise the query's description is the message).
+    """
+    store = to_store(graph)
+    results = []
+    for query in queries:
+        try:
+            solutions = store.query(query.text)
+        except SyntaxError as exc:
+            raise KedError(f"{query.path}: the QC query does not parse: {exc}") from exc
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise KedError(f"{query.path}: a QC query must be a SELECT query")
+        names = {v.value for v in solutions.variables}
+        if "focus" not in names:
+            raise KedError(f"{query.path}: a QC query must select ?focus")
+        for row in solutions:
+            bound = {name: _from_ox(row[name]) for name in names}
+            focus = bound.get("focus")
+            if focus is None:
+                raise KedError(f"{query.path}: a QC query must bind ?focus in every row")
+            message = bound.get("message")
+            results.append(
+                ShaclResult(
+                    focus=focus,
+                    path=bound.get("path"),
+                    value=bound.get("value"),
+                    message=f"{query.description} {message}" if message else query.description,
+                    severity="Violation",
+                    source_shape=query.iri,
+                    component=SH.SPARQLConstraintComponent,
+                )
+            )
+    return results
+
+
+# --------------------------------------------------------------------------- project
+
+
+@dataclass
+class ValidationOutcome:
+    """The result of validating the project (or some of its files)."""
+
+    entries: list[ReportedResult]
+    report: Graph
+    files: list[Path]
+    triples: int
+    shapes: int
+    qc_queries: int
+    seconds: float
+    shacl_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def count(self, severity: str) -> int:
+        """How many entries have ``severity``."""
+        return sum(1 for e in self.entries if e.result.severity == severity)
+
+    @property
+    def conforms(self) -> bool:
+        """True when nothing is a Violation (warnings and notes do not fail)."""
+        return self.count("Violation") == 0
+
+
+@dataclass(frozen=True)
+class ReportedResult:
+    """A result located in the curated files."""
+
+    result: ShaclResult
+    file: Path | None
+    line: int | None
+    node_label: str
+
+
+def count_shapes(shapes: Graph) -> int:
+    """Number of node shapes plus property shapes."""
+    nodes = set(shapes.subjects(RDF.type, SH.NodeShape))
+    nodes |= set(shapes.subjects(RDF.type, SH.PropertyShape))
+    nodes |= set(shapes.objects(None, SH.property))
+    return len(nodes)
+
+
+def validate_project(
+    paths: ProjectPaths,
+    files: Sequence[Path] | None = None,
+    inference: Inference = "none",
+) -> ValidationOutcome:
+    """Validate the whole graph, or ``files`` with ``graph/shared`` as context.
+
+    With ``files``, only nodes that those files define are reported: shared data is loaded so
+    that links to source documents and substances resolve, but its own problems belong to a
+    whole-graph run.
+    """
+    from .validation_report import SourceIndex, build_report_graph
+
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    shapes = load_shapes(paths.shapes_dir)
+    timings["shapes"] = time.perf_counter() - started
+
+    if files:
+        chosen = [f.resolve() for f in files]
+        context = [f for f in sorted((paths.graph_dir / "shared").glob("*.ttl")) if f not in chosen]
+        load = [*chosen, *context]
+        report_files: set[Path] | None = set(chosen)
+    else:
+        load = paths.graph_files()
+        report_files = None
+
+    t0 = time.perf_counter()
+    ontology = parse_file(paths.ontology_file)
+    index = SourceIndex(paths.root)
+    index.add_file(paths.ontology_file, ontology)
+    data = new_graph()
+    for path in load:
+        part = parse_file(path)
+        index.add_file(path, part)
+        data += part
+    timings["parse"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    run = run_shacl(data, shapes, ontology, inference=inference)
+    shacl_seconds = time.perf_counter() - t0
+    timings["shacl"] = shacl_seconds
+
+    t0 = time.perf_counter()
+    qc_dir = paths.queries_dir / "qc"
+    queries = load_qc_queries(qc_dir) if qc_dir.is_dir() else []
+    merged = data + ontology
+    qc_results = run_qc(merged, queries)
+    timings["qc"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    entries = []
+    for result in [*run.results, *qc_results]:
+        file, line, label = index.locate(result.focus, merged)
+        if report_files is not None and (file is None or file.resolve() not in report_files):
+            continue
+        entries.append(ReportedResult(result, file, line, label))
+    entries.sort(key=lambda e: (str(e.file or ""), e.line or 0, e.node_label, e.result.severity,
+                                str(e.result.path or "")))
+    report = build_report_graph(run.report, entries)
+    timings["report"] = time.perf_counter() - t0
+
+    return ValidationOutcome(
+        entries=entries,
+        report=report,
+        files=load,
+        triples=len(data),
+        shapes=count_shapes(shapes),
+        qc_queries=len(queries),
+        seconds=time.perf_counter() - started,
+        shacl_seconds=shacl_seconds,
+        timings=timings,
+    )
+
+
+def is_blank(node: Node) -> bool:
+    """True for a blank node (reported through the named node that owns it)."""
+    return isinstance(node, BNode)
