@@ -1,0 +1,280 @@
+"""The query store: one small interface, and its pyoxigraph implementation.
+
+The protocol code only sees :class:`QueryService`: it submits a :class:`Job` with a deadline
+and gets back a :class:`JobResult` (metadata plus an iterator of already serialised bytes).
+Today the only implementation is the process pool in ``server/pool.py``, whose workers hold an
+:class:`OxigraphStore`; a remote SPARQL store can later implement the same interface without
+touching the protocol code.
+
+pyoxigraph is used because it answered this project's graph-shaped queries 10-260x faster than
+rdflib's engine and serialises results natively (in Rust): the worker hands pyoxigraph a
+writable sink and never touches individual rows in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyoxigraph as ox
+
+from .errors import BuildMissingError, KedError
+
+# Names (stable, picklable) of the serialisations a job can ask for.
+RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+RDF_FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "trig": ox.RdfFormat.TRIG,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "n3": ox.RdfFormat.N3,
+}
+QUAD_FORMATS = frozenset({"trig", "nquads"})
+
+
+class QueryError(KedError):
+    """The engine rejected a query; ``kind`` picks the HTTP status."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "syntax" (400), "evaluation" (400), "internal" (500)
+        self.message = message
+
+
+class DeadlineExceeded(KedError):
+    """The job did not finish before its deadline and its worker was killed."""
+
+
+class Overloaded(KedError):
+    """No worker became free before the deadline."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work for the store. Plain data, so it can cross a process boundary."""
+
+    kind: str
+    """``query`` or ``dump``."""
+    query: str = ""
+    probe: str | None = None
+    """Query whose non-empty answer means the row cap cut the result."""
+    union_default_graph: bool = True
+    default_graph: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    result_format: str = "json"
+    rdf_format: str = "turtle"
+    base_iri: str | None = None
+
+
+@dataclass
+class JobResult:
+    """What came back: metadata known before the first byte, then the serialised body."""
+
+    meta: dict[str, Any]
+    body: Iterator[bytes]
+    close: Any = field(default=None, repr=False)
+    """Callable that abandons the job (e.g. the client went away)."""
+
+
+class QueryService(Protocol):
+    """What the protocol code needs from a store."""
+
+    def run(self, job: Job, deadline: float) -> JobResult:
+        """Start ``job``; raise QueryError, DeadlineExceeded or Overloaded."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and files."""
+        ...
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """Identity of the served data, from which ETag and Last-Modified derive."""
+
+    tag: str
+    version: str
+    modified: datetime
+
+
+def dataset_version(dataset: Path) -> DatasetVersion:
+    """Read ``manifest.json`` beside the dataset (build output) or hash the file itself."""
+    if not dataset.exists():
+        raise BuildMissingError(f"{dataset} is missing: run `ketamine-ed-kg build` first")
+    manifest = dataset.parent / "manifest.json"
+    mtime = datetime.fromtimestamp(int(dataset.stat().st_mtime), UTC)
+    if manifest.exists():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if data.get("digest") and "dataset.nq" in data.get("files", [dataset.name]):
+            built = data.get("built")
+            modified = mtime
+            if isinstance(built, str):
+                try:
+                    modified = datetime.strptime(built, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+                except ValueError:
+                    pass
+            return DatasetVersion(str(data["digest"])[:32], str(data.get("version", "")), modified)
+    digest = hashlib.sha256()
+    with dataset.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return DatasetVersion(digest.hexdigest()[:32], digest.hexdigest()[:12], mtime)
+
+
+def _format_of(path: Path) -> ox.RdfFormat:
+    fmt = ox.RdfFormat.from_extension(path.suffix.lstrip("."))
+    if fmt is None:
+        raise KedError(f"{path}: unknown RDF file extension")
+    return fmt
+
+
+def open_store(dataset: Path, mode: str = "memory", store_path: Path | None = None) -> ox.Store:
+    """Load ``dataset`` into pyoxigraph: in memory, or into an on-disk store (read-only after).
+
+    The on-disk store is rebuilt when the dataset's version differs from the one recorded in
+    it, so it follows the build like the in-memory store does.
+    """
+    if mode == "memory":
+        store = ox.Store()
+        store.load(path=str(dataset), format=_format_of(dataset))
+        return store
+    if store_path is None:
+        raise KedError("an on-disk store needs a store_path")
+    stamp = store_path / "ketamine-ed-kg.version"
+    wanted = dataset_version(dataset).tag
+    if not (stamp.exists() and stamp.read_text(encoding="utf-8") == wanted):
+        prepare_disk_store(dataset, store_path)
+    return ox.Store.read_only(str(store_path))
+
+
+def prepare_disk_store(dataset: Path, store_path: Path) -> None:
+    """(Re)load the on-disk store from ``dataset`` in a separate process.
+
+    RocksDB runs background threads, so the loading store must live in a process that is not
+    later forked; a child process loads it and exits, leaving a store to open read-only.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_load_disk_store, args=(str(dataset), str(store_path)))
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        raise KedError(f"loading {dataset} into {store_path} failed (exit {proc.exitcode})")
+
+
+def _load_disk_store(dataset: str, store_path: str) -> None:
+    path = Path(store_path)
+    if path.exists():
+        shutil.rmtree(path)
+    store = ox.Store(store_path)
+    store.bulk_load(path=dataset, format=_format_of(Path(dataset)))
+    store.optimize()
+    store.flush()
+    del store
+    (path / "ketamine-ed-kg.version").write_text(dataset_version(Path(dataset)).tag,
+                                                 encoding="utf-8")
+
+
+class OxigraphStore:
+    """Runs jobs on a pyoxigraph store, writing natively serialised output to a sink."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    def graph_names(self) -> list[str]:
+        """IRIs of the named graphs."""
+        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def _dataset_options(self, job: Job, query: str) -> dict[str, Any]:
+        options: dict[str, Any] = {"base_iri": job.base_iri}
+        if job.default_graph is not None or job.named_graphs is not None:
+            options["default_graph"] = [ox.NamedNode(g) for g in job.default_graph or ()]
+            options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or ()]
+        elif job.union_default_graph:
+            options["use_default_graph_as_union"] = True
+        return options
+
+    def _run_query(self, job: Job, text: str) -> Any:
+        try:
+            return self.store.query(text, **self._dataset_options(job, text))
+        except SyntaxError as exc:
+            raise QueryError("syntax", f"SPARQL syntax error: {exc}") from exc
+
+    def execute(self, job: Job, start: Any, sink: Any) -> None:
+        """Run ``job``: call ``start(meta)`` once the metadata is known, then write the body.
+
+        Everything that can fail for a client reason (syntax, evaluation) fails before
+        ``start``; the body is produced by pyoxigraph's own serialisers.
+        """
+        if job.kind == "dump":
+            fmt = RDF_FORMATS[job.rdf_format]
+            start({"format": job.rdf_format})
+            if job.rdf_format in QUAD_FORMATS:
+                self.store.dump(sink, format=fmt, prefixes=_prefixes())
+            else:
+                # Triple formats carry the union of the graphs (what a default query sees).
+                union = self.store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+                                         use_default_graph_as_union=True)
+                assert isinstance(union, ox.QueryTriples)
+                union.serialize(sink, format=fmt)
+            return
+        if job.kind != "query":
+            raise QueryError("internal", f"unknown job kind {job.kind!r}")
+        text = job.query
+        meta: dict[str, Any] = {}
+        try:
+            results = self._run_query(job, text)
+            if job.probe is not None:
+                probe = self._run_query(job, job.probe)
+                meta["truncated"] = any(True for _ in probe)
+        except QueryError:
+            raise
+        except (OSError, ValueError, TypeError) as exc:
+            raise QueryError("evaluation", f"query evaluation failed: {exc}") from exc
+        if isinstance(results, ox.QueryBoolean):
+            meta["form"] = "boolean"
+            start(meta)
+            results.serialize(sink, format=RESULT_FORMATS[job.result_format])
+        elif isinstance(results, ox.QuerySolutions):
+            meta["form"] = "solutions"
+            start(meta)
+            results.serialize(sink, format=RESULT_FORMATS[job.result_format])
+        else:
+            meta["form"] = "graph"
+            start(meta)
+            assert isinstance(results, ox.QueryTriples)
+            results.serialize(sink, format=RDF_FORMATS[job.rdf_format])
+
+
+def _prefixes() -> dict[str, str]:
+    from .namespaces import PREFIXES
+
+    return dict(PREFIXES)
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+__all__ = ["QUAD_FORMATS", "RDF_FORMATS", "RESULT_FORMATS", "DatasetVersion", "DeadlineExceeded",
+           "Job", "JobResult", "OxigraphStore", "Overloaded", "QueryError", "QueryService",
+           "dataset_version", "open_store"]
