@@ -103,6 +103,22 @@ def validate(ctx: _Context, files: tuple[Path, ...], fmt: str, output: Path | No
         raise DataError(f"{count} violation(s); fix them and run validate again")
 
 
+@cli.command()
+@click.option("--ontology-only", is_flag=True, help="Reason over the ontology without graph/.")
+@pass_ctx
+def reason(ctx: _Context, ontology_only: bool) -> None:
+    """Run HermiT: consistency, unsatisfiable classes, inferred hierarchy, timings.
+
+    Exit status: 0 consistent with no unsatisfiable class, 1 otherwise, 2 when Java is missing.
+    """
+    from .reasoning import reason as run_reasoner
+    from .reasoning import render_text
+
+    result = run_reasoner(ctx.paths, include_data=not ontology_only, progress=_progress)
+    click.echo(render_text(result), nl=False)
+    result.raise_for_problems()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map project errors to exit statuses."""
     try:
