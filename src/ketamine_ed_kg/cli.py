@@ -119,6 +119,31 @@ def reason(ctx: _Context, ontology_only: bool) -> None:
     result.raise_for_problems()
 
 
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="TCP port (default 5000).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="TOML or INI configuration file (see docs/configuration.md).")
+@pass_ctx
+def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path | None) -> None:
+    """Build if needed, then serve the SPARQL 1.1 endpoint (waitress) and print its URL."""
+    from .build import build as run_build
+    from .config import load_config
+    from .server import close_app, create_app
+    from .server.run import serve as run_server
+
+    config = load_config({"host": host, "port": port, "config_file": config_file})
+    if config.dataset is None:
+        run_build(ctx.paths, progress=_progress)
+        config = load_config({"host": host, "port": port, "config_file": config_file,
+                              "dataset": ctx.paths.build_dir / "dataset.nq"})
+    app = create_app(config)
+    try:
+        run_server(app, config, announce=lambda url: click.echo(f"serving {url}", err=False))
+    finally:
+        close_app(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map project errors to exit statuses."""
     try:

@@ -1,0 +1,18 @@
+"""gunicorn configuration (the alternative to the default waitress server).
+
+Each gunicorn worker process builds its own app, hence its own zygote and query processes;
+threads stream responses while queries run in the killable workers. Measured against waitress
+on 2 cores in docs/benchmarks.md.
+"""
+
+import os
+
+bind = f"{os.environ.get('KETAMINE_ED_KG_HOST', '127.0.0.1')}:{os.environ.get('KETAMINE_ED_KG_PORT', '5000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("KETAMINE_ED_KG_GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("KETAMINE_ED_KG_THREADS", "8"))
+# The query deadline is enforced by killing query processes; the HTTP worker must outlive it.
+timeout = int(float(os.environ.get("KETAMINE_ED_KG_DEADLINE", "30")) * 2 + 30)
+graceful_timeout = 10
+preload_app = False
+accesslog = "-"

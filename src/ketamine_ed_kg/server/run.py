@@ -1,0 +1,74 @@
+"""Running the app under a production WSGI server.
+
+waitress is the default (see docs/benchmarks.md for the measurement behind the choice): one
+process with a thread pool fits the design, because queries already run in separate, killable
+worker processes and the HTTP threads only stream bytes. gunicorn is supported through
+``server/gunicorn.conf.py`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from waitress.server import create_server
+
+from ..config import ServiceConfig
+
+
+def waitress_options(config: ServiceConfig) -> dict[str, Any]:
+    """waitress settings derived from the service configuration."""
+    return {
+        "threads": config.threads,
+        "channel_timeout": int(config.deadline * 2 + 30),
+        "max_request_body_size": config.max_request_bytes + 1024,
+        "ident": "ketamine-ed-kg",
+        "clear_untrusted_proxy_headers": True,
+        "connection_limit": max(100, config.threads * 8),
+    }
+
+
+def serve(app: Any, config: ServiceConfig,
+          announce: Callable[[str], None] | None = None) -> None:
+    """Serve ``app`` on ``config.host:config.port`` until interrupted."""
+    server = create_server(app, host=config.host, port=config.port, **waitress_options(config))
+    port = server.effective_port  # type: ignore[union-attr]
+    if announce is not None:
+        announce(f"http://{config.host}:{port}/sparql")
+    try:
+        server.run()
+    finally:
+        server.close()
+
+
+class LiveServer:
+    """A real waitress server on a free 127.0.0.1 port, in a background thread.
+
+    Used by the tests and the benchmark so that every request crosses real HTTP.
+    """
+
+    def __init__(self, app: Any, config: ServiceConfig) -> None:
+        options = waitress_options(config)
+        self.server = create_server(app, host="127.0.0.1", port=0, **options)
+        self.port: int = self.server.effective_port  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.endpoint = self.base + "/sparql"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop accepting connections and wait for the thread."""
+        self.server.close()
+        self.thread.join(timeout=10)
+
+
+__all__ = ["LiveServer", "serve", "waitress_options"]
