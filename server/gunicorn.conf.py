@@ -7,7 +7,8 @@ on 2 cores in docs/benchmarks.md.
 
 import os
 
-bind = f"{os.environ.get('KETAMINE_ED_KG_HOST', '127.0.0.1')}:{os.environ.get('KETAMINE_ED_KG_PORT', '5000')}"
+_host = os.environ.get("KETAMINE_ED_KG_HOST", "127.0.0.1")
+bind = f"{_host}:{os.environ.get('KETAMINE_ED_KG_PORT', '5000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("KETAMINE_ED_KG_GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("KETAMINE_ED_KG_THREADS", "8"))
