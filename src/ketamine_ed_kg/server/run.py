@@ -34,7 +34,7 @@ def serve(app: Any, config: ServiceConfig,
           announce: Callable[[str], None] | None = None) -> None:
     """Serve ``app`` on ``config.host:config.port`` until interrupted."""
     server = create_server(app, host=config.host, port=config.port, **waitress_options(config))
-    port = server.effective_port  # type: ignore[union-attr]
+    port = server.effective_port
     if announce is not None:
         announce(f"http://{config.host}:{port}/sparql")
     try:
@@ -52,7 +52,7 @@ class LiveServer:
     def __init__(self, app: Any, config: ServiceConfig) -> None:
         options = waitress_options(config)
         self.server = create_server(app, host="127.0.0.1", port=0, **options)
-        self.port: int = self.server.effective_port  # type: ignore[union-attr]
+        self.port: int = self.server.effective_port
         self.base = f"http://127.0.0.1:{self.port}"
         self.endpoint = self.base + "/sparql"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
