@@ -154,8 +154,11 @@ class Example:
             )
         text = self.query
         for name, raw in values.items():
-            term = known[name].to_term(raw)
-            text = _values_re(name).sub(lambda _m, t=term, n=name: f"VALUES ?{n} {{ {t} }}", text)
+            replacement = f"VALUES ?{name} {{ {known[name].to_term(raw)} }}"
+            match = _values_re(name).search(text)
+            if match is None:  # load_example checked the line exists; keep the check honest
+                raise DataError(f"{self.path}: no VALUES line for parameter {name!r}")
+            text = text[: match.start()] + replacement + text[match.end():]
         return text
 
 
@@ -211,7 +214,7 @@ def load_example(path: Path) -> Example:
     parameters = []
     for node in graph.objects(iri, PARAM.parameter):
         name = _text(graph, node, PARAM.name)  # type: ignore[arg-type]
-        datatype = graph.value(node, PARAM.datatype)  # type: ignore[arg-type]
+        datatype = graph.value(node, PARAM.datatype)
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or datatype not in _DATATYPES:
             raise DataError(f"{path}: parameter {name!r} needs a lower-case param:name and a "
                             f"param:datatype among {', '.join(map(compact, _DATATYPES))}")
@@ -219,7 +222,7 @@ def load_example(path: Path) -> Example:
         if len(lines) != 1:
             raise DataError(f"{path}: parameter {name!r} needs exactly one `VALUES ?{name} {{ … }}`"
                             " line in the query text")
-        allowed = sorted(str(v) for v in graph.objects(node, PARAM.allowedValue))  # type: ignore[arg-type]
+        allowed = sorted(str(v) for v in graph.objects(node, PARAM.allowedValue))
         parameters.append(Parameter(
             name=name,
             datatype=_DATATYPES[datatype],  # type: ignore[index]

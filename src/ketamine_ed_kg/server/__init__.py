@@ -73,6 +73,9 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     app.register_blueprint(protocol.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(dumps.bp)
+    from ..api import create_blueprint as example_queries_api
+
+    app.register_blueprint(example_queries_api())  # /api/queries, /.well-known/sparql-examples
     return app
 
 
