@@ -407,6 +407,43 @@ def test_antagonism_type_conflict(data: Graph) -> None:
     assert data.value(KED["mechanism-nmda-antagonism"], KEDO.antagonismType) is None
 
 
+# --- treatment landscape ---------------------------------------------------------------
+
+
+def test_kap_three_step_model_in_order(data: Graph) -> None:
+    rows = list(data.query(PREFIXES + """
+        SELECT ?index ?kind WHERE {
+            ?step a kedo:SessionStep ; kedo:stepIndex ?index ; kedo:stepKind ?what .
+            ?what a ?kind .
+            FILTER (STRSTARTS(STR(?step), STR(ked:kap-model-step-)))
+        } ORDER BY ?index"""))
+    assert [(int(number(i)), k) for i, k in rows] == [
+        (1, KEDO.PreparatoryPsychotherapy),
+        (2, KEDO.KetamineDosingSession),
+        (3, KEDO.IntegrationPsychotherapy),
+    ]
+
+
+def test_ketamine_side_effects(data: Graph) -> None:
+    effects = set(data.query(PREFIXES + """
+        SELECT ?effect WHERE {
+            ?r a kedo:AdverseEffectReport ; kedo:reportedFor ked:ketamine ;
+               kedo:adverseEffect ?effect .
+        }"""))
+    assert {e[0] for e in effects} >= {  # type: ignore[index]
+        KEDO.Depersonalization, KEDO.Derealization, KEDO.EmergencePhenomena}
+
+
+def test_cbt_efficacy_claims_name_bn_bed_and_an(data: Graph) -> None:
+    about = {
+        cls
+        for claim in data.subjects(KEDO.about, KED["treatment-cbt"])
+        for node in data.objects(claim, KEDO.about)
+        for cls in data.objects(node, RDF.type)
+    }
+    assert {KEDO.BulimiaNervosa, KEDO.BingeEatingDisorder, KEDO.AnorexiaNervosa} <= about
+
+
 # --- the figures are the source's ------------------------------------------------------
 
 
