@@ -51,6 +51,7 @@ class LiveServer:
 
     def __init__(self, app: Any, config: ServiceConfig) -> None:
         options = waitress_options(config)
+        self.app = app
         self.server = create_server(app, host="127.0.0.1", port=0, **options)
         self.port: int = self.server.effective_port
         self.base = f"http://127.0.0.1:{self.port}"

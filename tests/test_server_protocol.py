@@ -1,0 +1,441 @@
+"""The /sparql protocol against a live server: formats, dataset selection, every error path.
+
+The dataset is written here, so each expected value comes from the triples below.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, URIRef
+from test_server_support import live_server, request, write_dataset
+
+from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, VOID
+from ketamine_ed_kg.server.run import LiveServer
+
+KEDO = "https://w3id.org/ketamine-ed/ontology/"
+EX = "http://example.org/"
+ROWS = 300
+ASSERTED = (
+    f"@prefix kedo: <{KEDO}> . @prefix ex: <{EX}> .\n"
+    "ex:patient a kedo:AnorexiaNervosa ; ex:name \"Ann\"@en .\n"
+    + "".join(f"ex:s{i} ex:value {i} .\n" for i in range(ROWS))
+)
+INFERRED = (f"<{EX}patient> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+            f"<{KEDO}EatingDisorder> .\n")
+ONTOLOGY = (f"<{KEDO}AnorexiaNervosa> <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+            f"<{KEDO}EatingDisorder> .\n")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("protocol") / "dataset.nq", {
+        GRAPH_ASSERTED: (ASSERTED, ox.RdfFormat.TURTLE),
+        GRAPH_INFERRED: (INFERRED, ox.RdfFormat.N_TRIPLES),
+        GRAPH_ONTOLOGY: (ONTOLOGY, ox.RdfFormat.N_TRIPLES),
+    })
+
+
+@pytest.fixture(scope="module")
+def server(dataset: Path) -> Iterator[LiveServer]:
+    with live_server(dataset, row_cap=100, max_request_bytes=20_000, deadline=20) as srv:
+        yield srv
+
+
+def get(server: LiveServer, query: str, accept: str | None = None, **params: str):  # type: ignore[no-untyped-def]
+    query_string = urlencode({"query": query, **params})
+    headers = {"Accept": accept} if accept else {}
+    return request(f"{server.endpoint}?{query_string}", headers=headers)
+
+
+def bindings(body: bytes) -> list[dict[str, str]]:
+    doc = json.loads(body)
+    return [{k: v["value"] for k, v in row.items()} for row in doc["results"]["bindings"]]
+
+
+# --- query forms and formats -------------------------------------------------------------
+
+def test_select_json_default(server: LiveServer) -> None:
+    reply = get(server, f"SELECT ?n WHERE {{ <{EX}patient> <{EX}name> ?n }}")
+    assert reply.status == 200
+    assert reply.header("content-type").startswith("application/sparql-results+json")
+    assert bindings(reply.body) == [{"n": "Ann"}]
+
+
+@pytest.mark.parametrize(("accept", "media"), [
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"),
+    ("text/tab-separated-values", "text/tab-separated-values"),
+    ("text/csv;q=0.5, text/tab-separated-values;q=0.9", "text/tab-separated-values"),
+    ("text/*;q=0.9, application/sparql-results+json;q=0.1", "text/csv"),
+    ("*/*", "application/sparql-results+json"),
+])
+def test_select_negotiated(server: LiveServer, accept: str, media: str) -> None:
+    reply = get(server, f"SELECT ?n WHERE {{ <{EX}patient> <{EX}name> ?n }}", accept)
+    assert reply.status == 200
+    assert reply.header("content-type").split(";")[0] == media
+    assert "Ann" in reply.text
+
+
+def test_format_parameter_wins_over_accept(server: LiveServer) -> None:
+    reply = get(server, "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "application/sparql-results+xml",
+                format="tsv")
+    assert reply.header("content-type").startswith("text/tab-separated-values")
+
+
+def test_browser_gets_displayable_json(server: LiveServer) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    reply = get(server, "ASK { ?s ?p ?o }", browser)
+    assert reply.header("content-type").startswith("application/json")
+    assert json.loads(reply.body)["boolean"] is True
+
+
+def test_csv_rows(server: LiveServer) -> None:
+    reply = get(server, f"SELECT ?v WHERE {{ ?s <{EX}value> ?v }} ORDER BY ?v LIMIT 3",
+                "text/csv")
+    rows = list(csv.reader(io.StringIO(reply.text)))
+    assert rows == [["v"], ["0"], ["1"], ["2"]]
+
+
+def parsed(body: bytes, media: str) -> set[ox.Triple]:
+    """Parse with pyoxigraph (independent of the serialiser choice on the server)."""
+    fmt = ox.RdfFormat.from_media_type(media)
+    assert fmt is not None
+    return {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=fmt)}
+
+
+@pytest.mark.parametrize("accept", [
+    "text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml",
+    "application/trig", "application/n-quads"])
+def test_construct_formats(server: LiveServer, accept: str) -> None:
+    reply = get(server, f"CONSTRUCT WHERE {{ <{EX}patient> ?p ?o }}", accept)
+    assert reply.status == 200
+    assert reply.header("content-type").split(";")[0] == accept
+    # asserted type + name, inferred type (union default graph)
+    assert len(parsed(reply.body, accept)) == 3
+
+
+def test_describe(server: LiveServer) -> None:
+    reply = get(server, f"DESCRIBE <{EX}patient>", "application/n-triples")
+    assert reply.status == 200
+    assert len(parsed(reply.body, "application/n-triples")) == 3
+
+
+def test_post_form_and_direct(server: LiveServer) -> None:
+    query = f"ASK {{ <{EX}patient> a <{KEDO}EatingDisorder> }}"
+    form = request(server.endpoint, "POST", urlencode({"query": query}),
+                   {"Content-Type": "application/x-www-form-urlencoded"})
+    direct = request(server.endpoint, "POST", query,
+                     {"Content-Type": "application/sparql-query"})
+    assert json.loads(form.body)["boolean"] is True
+    assert json.loads(direct.body)["boolean"] is True
+
+
+def test_infer_false_leaves_out_inferred_graph(server: LiveServer) -> None:
+    query = f"ASK {{ <{EX}patient> a <{KEDO}EatingDisorder> }}"
+    assert json.loads(get(server, query).body)["boolean"] is True
+    assert json.loads(get(server, query, infer="false").body)["boolean"] is False
+    # the ontology stays visible with infer=false
+    onto = f"ASK {{ <{KEDO}AnorexiaNervosa> ?p <{KEDO}EatingDisorder> }}"
+    assert json.loads(get(server, onto, infer="false").body)["boolean"] is True
+
+
+def test_protocol_dataset_overrides(server: LiveServer) -> None:
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    reply = get(server, query, **{"default-graph-uri": GRAPH_ONTOLOGY})
+    assert bindings(reply.body) == [{"n": "1"}]
+    named = get(server, "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                **{"named-graph-uri": GRAPH_INFERRED})
+    assert {row["g"] for row in bindings(named.body)} == {GRAPH_INFERRED}
+
+
+def test_from_clause_of_a_graph_in_the_store(server: LiveServer) -> None:
+    reply = get(server, f"SELECT (COUNT(*) AS ?n) FROM <{GRAPH_INFERRED}> WHERE {{ ?s ?p ?o }}")
+    assert bindings(reply.body) == [{"n": "1"}]
+
+
+# --- row cap ---------------------------------------------------------------------------------
+
+def test_row_cap_is_reported(server: LiveServer) -> None:
+    reply = get(server, f"SELECT ?v WHERE {{ ?s <{EX}value> ?v }}")
+    assert reply.status == 200
+    assert len(bindings(reply.body)) == 100
+    assert reply.header("x-sparql-row-cap") == "100"
+    assert reply.header("x-sparql-truncated") == "true"
+    assert "truncated" in (reply.header("warning") or "")
+
+
+def test_row_cap_not_truncated_when_smaller(server: LiveServer) -> None:
+    reply = get(server, f"SELECT ?v WHERE {{ ?s <{EX}value> ?v FILTER(?v < 10) }}")
+    assert len(bindings(reply.body)) == 10
+    assert reply.header("x-sparql-truncated") == "false"
+
+
+def test_row_cap_with_offset_pages(server: LiveServer) -> None:
+    reply = get(server, f"SELECT ?v WHERE {{ ?s <{EX}value> ?v }} ORDER BY ?v OFFSET 250")
+    values = [int(row["v"]) for row in bindings(reply.body)]
+    assert values == list(range(250, ROWS))
+    assert reply.header("x-sparql-truncated") == "false"
+
+
+def test_own_limit_below_cap_is_untouched(server: LiveServer) -> None:
+    reply = get(server, f"SELECT ?v WHERE {{ ?s <{EX}value> ?v }} LIMIT 7")
+    assert len(bindings(reply.body)) == 7
+    assert reply.header("x-sparql-row-cap") is None
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+def test_syntax_error_400_with_position(server: LiveServer) -> None:
+    reply = get(server, "SELECT * WHERE { ?s ?p }")
+    assert reply.status == 400
+    assert "syntax error" in reply.text and "1:" in reply.text
+
+
+def test_missing_query_400(server: LiveServer) -> None:
+    reply = request(f"{server.endpoint}?default-graph-uri={quote(GRAPH_ASSERTED)}")
+    assert reply.status == 400
+
+
+def test_two_queries_400(server: LiveServer) -> None:
+    reply = request(f"{server.endpoint}?query=ASK%7B%7D&query=ASK%7B%7D")
+    assert reply.status == 400
+
+
+def test_wrong_method_405(server: LiveServer) -> None:
+    reply = request(f"{server.endpoint}?query=ASK%7B%7D", "PUT", "x")
+    assert reply.status == 405
+    assert "GET" in (reply.header("allow") or "")
+
+
+def test_unacceptable_406(server: LiveServer) -> None:
+    assert get(server, "SELECT * WHERE { ?s ?p ?o }", "image/png").status == 406
+    assert get(server, "CONSTRUCT WHERE { ?s ?p ?o }", format="csv").status == 406
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json",
+                                          "application/sparql-query; charset=UTF-16"])
+def test_wrong_content_type_415(server: LiveServer, content_type: str) -> None:
+    reply = request(server.endpoint, "POST", "ASK {}", {"Content-Type": content_type})
+    assert reply.status == 415
+
+
+def test_missing_content_type_415(server: LiveServer) -> None:
+    reply = request(server.endpoint, "POST", "ASK {}")
+    assert reply.status == 415
+
+
+def test_non_utf8_body_400(server: LiveServer) -> None:
+    reply = request(server.endpoint, "POST", "ASK { ?s ?p \"caf\xe9\" }".encode("latin-1"),
+                    {"Content-Type": "application/sparql-query"})
+    assert reply.status == 400
+
+
+def test_oversized_body_413(server: LiveServer) -> None:
+    big = "ASK {}" + "#" * 30_000
+    reply = request(server.endpoint, "POST", big, {"Content-Type": "application/sparql-query"})
+    assert reply.status == 413
+
+
+def test_oversized_get_413(server: LiveServer) -> None:
+    reply = get(server, "ASK {}" + " " * 30_000)
+    assert reply.status == 413
+
+
+@pytest.mark.parametrize("query", [
+    "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }",
+    "LOAD <http://example.org/data.ttl>",
+    "PREFIX ex: <http://x/> DELETE WHERE { ?s ?p ?o }",
+    "DROP ALL",
+])
+def test_updates_403(server: LiveServer, query: str) -> None:
+    as_query = get(server, query)
+    as_update = request(server.endpoint, "POST", urlencode({"update": query}),
+                        {"Content-Type": "application/x-www-form-urlencoded"})
+    direct = request(server.endpoint, "POST", query,
+                     {"Content-Type": "application/sparql-update"})
+    via_get = request(f"{server.endpoint}?{urlencode({'update': query})}")
+    assert {as_query.status, as_update.status, direct.status, via_get.status} == {403}
+    # and nothing changed
+    assert bindings(get(server, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }").body) == [
+        {"n": str(ROWS + 2 + 1 + 1)}]
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",
+    "PREFIX e: <http://169.254.169.254/> SELECT * { SERVICE SILENT e:x { ?s ?p ?o } }",
+    "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
+    "SELECT * FROM <http://example.org/remote.ttl> WHERE { ?s ?p ?o }",
+    "SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",
+])
+def test_outside_access_403(server: LiveServer, query: str) -> None:
+    reply = get(server, query)
+    assert reply.status == 403
+    assert "refused" in reply.text or "never fetches" in reply.text
+
+
+def test_unknown_default_graph_uri_403(server: LiveServer) -> None:
+    reply = get(server, "ASK {}", **{"default-graph-uri": "http://example.org/elsewhere"})
+    assert reply.status == 403
+
+
+def test_service_in_a_string_is_not_a_service_call(server: LiveServer) -> None:
+    reply = get(server, 'SELECT ("SERVICE <http://x/>" AS ?s) WHERE {}  # SERVICE <http://y/>')
+    assert reply.status == 200
+
+
+def test_timeout_parameter_must_be_a_number(server: LiveServer) -> None:
+    assert get(server, "ASK {}", timeout="soon").status == 400
+
+
+# --- HTTP features -------------------------------------------------------------------------------
+
+def test_cors_preflight_and_simple(server: LiveServer) -> None:
+    pre = request(server.endpoint, "OPTIONS", headers={
+        "Origin": "https://editor.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert pre.status in (200, 204)
+    assert pre.header("access-control-allow-origin") == "*"
+    assert "POST" in (pre.header("access-control-allow-methods") or "")
+    simple = get(server, "ASK {}")
+    assert simple.header("access-control-allow-origin") == "*"
+
+
+def test_gzip(server: LiveServer) -> None:
+    query = urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"})
+    reply = request(f"{server.endpoint}?{query}", headers={"Accept-Encoding": "gzip"})
+    assert reply.header("content-encoding") == "gzip"
+    assert len(bindings(reply.body)) == 100  # decompressed by the helper
+
+
+def test_etag_and_last_modified_give_304(server: LiveServer) -> None:
+    first = get(server, "ASK { ?s ?p ?o }")
+    etag = first.header("etag")
+    assert etag and first.header("last-modified")
+    again = request(f"{server.endpoint}?{urlencode({'query': 'ASK { ?s ?p ?o }'})}",
+                    headers={"If-None-Match": etag})
+    assert again.status == 304
+    since = request(f"{server.endpoint}?{urlencode({'query': 'ASK { ?s ?p ?o }'})}",
+                    headers={"If-Modified-Since": first.header("last-modified") or ""})
+    assert since.status == 304
+    other = get(server, "ASK { ?s ?p 1 }")
+    assert other.header("etag") != etag
+
+
+# --- discovery and dumps ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("ext", ["ttl", "nt", "jsonld", "rdf", "owl", "n3", "trig", "nq"])
+def test_dumps(server: LiveServer, ext: str) -> None:
+    reply = request(f"{server.base}/download/ketamine-ed-kg.{ext}")
+    assert reply.status == 200
+    media = (reply.header("content-type") or "").split(";")[0]
+    fmt = ox.RdfFormat.from_media_type(media)
+    assert fmt is not None
+    quads = list(ox.parse(reply.body, format=fmt))
+    assert len({(q.subject, q.predicate, q.object) for q in quads}) == ROWS + 2 + 1 + 1
+    if ext in ("trig", "nq"):
+        assert {q.graph_name.value for q in quads} == {
+            GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY}
+    cached = request(f"{server.base}/download/ketamine-ed-kg.{ext}",
+                     headers={"If-None-Match": reply.header("etag") or ""})
+    assert cached.status == 304
+
+
+def test_unknown_dump_404(server: LiveServer) -> None:
+    assert request(f"{server.base}/download/ketamine-ed-kg.xlsx").status == 404
+
+
+def test_void(server: LiveServer) -> None:
+    reply = request(f"{server.base}/.well-known/void", headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=reply.text, format="turtle")
+    dataset = URIRef("https://w3id.org/ketamine-ed/dataset")
+    # asserted + ontology triples; the inferred graph is not part of the published dataset
+    assert int(graph.value(dataset, VOID.triples)) == ROWS + 2 + 1
+    assert graph.value(dataset, VOID.sparqlEndpoint) == URIRef(server.endpoint)
+
+
+def test_dereference_resource(server: LiveServer) -> None:
+    # ex:patient is not under ked:, so it is not dereferenceable: 404
+    assert request(f"{server.base}/resource/patient").status == 404
+    reply = request(f"{server.base}/ontology/AnorexiaNervosa",
+                    headers={"Accept": "application/n-triples"})
+    assert reply.status == 200
+    assert "subClassOf" in reply.text
+
+
+# --- the deadline really stops work ---------------------------------------------------------
+
+CROSS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
+"""(ROWS + 4)^4, about 8.5e9 solutions: minutes of work without a deadline."""
+
+
+def test_deadline_stops_the_query_while_others_are_served(dataset: Path) -> None:
+    with live_server(dataset, deadline=3, workers=2) as srv:
+        pool = srv.app.extensions["ketamine_ed_kg"].service
+        outcome: dict[str, object] = {}
+
+        def slow() -> None:
+            start = time.monotonic()
+            reply = get(srv, CROSS)
+            outcome["slow"] = (reply.status, reply.text, time.monotonic() - start,
+                               time.monotonic())
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(0.3)
+        busy = [pid for pid in pool._all if all(w.pid != pid for w in list(pool._idle.queue))]
+        fast_done: list[float] = []
+        while thread.is_alive():
+            reply = get(srv, f"ASK {{ <{EX}patient> ?p ?o }}")
+            assert reply.status == 200 and json.loads(reply.body)["boolean"] is True
+            fast_done.append(time.monotonic())
+            time.sleep(0.2)
+        thread.join()
+        status, text, elapsed, finished = outcome["slow"]  # type: ignore[misc]
+        print(f"deadline 3 s: the cross product returned {status} after {elapsed:.3f} s")
+        assert status == 503
+        assert "deadline" in str(text)
+        assert fast_done and fast_done[0] < finished  # others were served meanwhile
+        assert pool.kills == 1
+        for pid in busy:  # the worker running the cross product is gone
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        # the pool is whole again
+        assert get(srv, "ASK { ?s ?p ?o }").status == 200
+        assert pool.stats()["workers"] == 2
+
+
+def test_request_may_lower_the_deadline(server: LiveServer) -> None:
+    reply = get(server, CROSS, timeout="1")
+    assert reply.status == 503
+    assert "1 s" in reply.text
+
+
+def test_a_dead_worker_is_a_logged_500(dataset: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with live_server(dataset, deadline=60, workers=1) as srv:
+        pool = srv.app.extensions["ketamine_ed_kg"].service
+        pid = next(iter(pool._all))
+        outcome: dict[str, int] = {}
+
+        def slow() -> None:
+            outcome["status"] = get(srv, CROSS).status
+
+        thread = threading.Thread(target=slow)
+        with caplog.at_level(logging.ERROR, logger="ketamine_ed_kg.server"):
+            thread.start()
+            time.sleep(0.5)
+            os.kill(pid, 9)
+            thread.join()
+        assert outcome["status"] == 500
+        assert any("internal error" in r.getMessage() for r in caplog.records)

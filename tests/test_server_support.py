@@ -1,0 +1,91 @@
+"""Helpers for the server tests (no tests here): datasets, a live server, raw HTTP.
+
+Every server test talks to a real waitress server on a free 127.0.0.1 port, built by
+``create_app`` over a dataset written for the test, so requests cross real HTTP and real
+worker processes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+
+from ketamine_ed_kg.config import load_config
+from ketamine_ed_kg.server import close_app, create_app
+from ketamine_ed_kg.server.run import LiveServer
+
+
+def write_dataset(target: Path, graphs: Mapping[str, tuple[str | bytes | Path, ox.RdfFormat]]
+                  ) -> Path:
+    """Write an N-Quads file with one named graph per entry (graph IRI -> data, format)."""
+    quads: list[ox.Quad] = []
+    for graph, (data, fmt) in graphs.items():
+        if isinstance(data, Path):
+            parsed = ox.parse(path=str(data), format=fmt, base_iri=data.as_uri())
+        else:
+            parsed = ox.parse(data, format=fmt)
+        for item in parsed:
+            quads.append(ox.Quad(item.subject, item.predicate, item.object, ox.NamedNode(graph)))
+    ox.serialize(quads, str(target), format=ox.RdfFormat.N_QUADS)
+    return target
+
+
+@contextmanager
+def live_server(dataset: Path, **overrides: Any) -> Iterator[LiveServer]:
+    """A real waitress server over ``create_app`` for ``dataset``; stopped afterwards."""
+    settings: dict[str, Any] = {"dataset": dataset, "workers": 2, "threads": 8}
+    settings.update(overrides)
+    config = load_config(settings, environ={})
+    app = create_app(config)
+    server = LiveServer(app, config)
+    try:
+        with server:
+            yield server
+    finally:
+        close_app(app)
+
+
+@dataclass
+class Reply:
+    """A raw HTTP response."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def request(url: str, method: str = "GET", body: bytes | str | None = None,
+            headers: Mapping[str, str] | None = None, timeout: float = 120) -> Reply:
+    """Send exactly this request (no client-side magic) and read the whole response."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    payload = body.encode("utf-8") if isinstance(body, str) else body
+    try:
+        conn.request(method, path, body=payload, headers=dict(headers or {}))
+        response = conn.getresponse()
+        data = response.read()
+        found = {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+    if found.get("content-encoding") == "gzip":
+        data = gzip.decompress(data)
+    return Reply(response.status, found, data)
+
+
+__all__ = ["Reply", "live_server", "request", "write_dataset"]
