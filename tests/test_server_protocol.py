@@ -19,10 +19,10 @@ from urllib.parse import quote, urlencode
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph, URIRef
-from test_server_support import live_server, request, write_dataset
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, VOID
 from ketamine_ed_kg.server.run import LiveServer
+from test_server_support import live_server, request, write_dataset
 
 KEDO = "https://w3id.org/ketamine-ed/ontology/"
 EX = "http://example.org/"
