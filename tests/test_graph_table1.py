@@ -89,11 +89,17 @@ def regimen_of(graph: Graph, study: URIRef, drug_class: URIRef) -> Node:
 
 
 def outcomes(graph: Graph, study: URIRef) -> set[tuple[Node | None, Node | None]]:
-    """(construct, response category) of every outcome of a study."""
-    return {
-        (graph.value(o, KEDO.construct), graph.value(o, KEDO.responseCategory))
-        for o in graph.objects(study, KEDO.hasOutcome)
-    }
+    """(construct, response category) for every construct of every outcome of a study.
+
+    An outcome with no construct gives (None, category); one with two constructs (the
+    review's "OCD-related ED symptoms") gives two pairs.
+    """
+    pairs: set[tuple[Node | None, Node | None]] = set()
+    for o in graph.objects(study, KEDO.hasOutcome):
+        category = graph.value(o, KEDO.responseCategory)
+        constructs: list[Node | None] = [*graph.objects(o, KEDO.construct)] or [None]
+        pairs.update((c, category) for c in constructs)
+    return pairs
 
 
 def titration(graph: Graph, regimen: Node) -> list[tuple[int, Decimal, Decimal | None, Node]]:
@@ -293,6 +299,7 @@ def test_mills_outcomes(data: Graph) -> None:
     found = outcomes(data, KED["mills-1998"])
     assert (KEDO.Depression, KEDO.PartialRemission) in found
     assert (KEDO.EatingDisorderSymptoms, KEDO.PartialRemission) in found
+    assert (KEDO.ObsessiveCompulsiveSymptoms, KEDO.PartialRemission) in found  # "OCD-related"
     assert (KEDO.EatingDisorderSymptoms, KEDO.SustainedRemission) in found
     assert (None, KEDO.NoResponse) in found
     constructs = {c for c, _ in found}
@@ -513,12 +520,18 @@ def test_scolnick_ondansetron_as_printed(data: Graph) -> None:
     assert dose_of(data, dose) == (D(4), KEDO.Gram)
     quotes = [str(q) for c in data.subjects(KEDO.about, dose) for q in data.objects(c, KEDO.quote)]
     assert any("4 g of sublingual ondansetron" in q for q in quotes)
+    # "to prevent ketamine-associated nausea and vomiting"
+    reports = [r for r in data.subjects(KEDO.reportedFor, one(data, ketamine, KEDO.hasDrug))
+               if (r, RDF.type, KEDO.AdverseEffectReport) in data]
+    assert {e for r in reports for e in data.objects(r, KEDO.adverseEffect)} == {
+        KEDO.Nausea, KEDO.Vomiting}
 
 
 def test_scolnick_outcomes(data: Graph) -> None:
     found = outcomes(data, KED["scolnick-2020"])
     assert (KEDO.Depression, KEDO.CompleteAndSustainedRemission) in found
     assert (KEDO.EatingDisorderSymptoms, KEDO.CompleteAndSustainedRemission) in found
+    assert (KEDO.ObsessiveCompulsiveSymptoms, KEDO.CompleteAndSustainedRemission) in found
     assert {KEDO.ObsessiveCompulsiveSymptoms, KEDO.BodyWeight} <= {c for c, _ in found}
     follow_up = one(data, KED["scolnick-2020"], KEDO.followUpDuration)
     assert quantity(data, follow_up) == (D(6), D(6), KEDO.Month)
