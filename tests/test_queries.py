@@ -32,6 +32,7 @@ from ketamine_ed_kg.examples import (
     load_example,
     load_examples,
     load_expected,
+    render_markdown,
 )
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
@@ -196,3 +197,10 @@ def test_examples_graph_has_every_query_and_prefixes() -> None:
     assert executables == {URIRef(e.iri) for e in EXAMPLES}
     prefixes = {str(p) for p in graph.objects(None, SH.prefix)}
     assert {"kedo", "ked", "rdfs"} <= prefixes
+
+
+def test_docs_list_every_question(paths: ProjectPaths) -> None:
+    """docs/queries.md is generated from the query files and must be regenerated with them."""
+    docs = (paths.root / "docs" / "queries.md").read_text(encoding="utf-8")
+    assert docs == render_markdown(EXAMPLES), (
+        "docs/queries.md is stale: run `ketamine-ed-kg queries --write-docs`")

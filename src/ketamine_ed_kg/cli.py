@@ -144,6 +144,34 @@ def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path |
         close_app(app)
 
 
+
+@cli.command()
+@click.option("--write-docs", is_flag=True, help="Also regenerate docs/queries.md.")
+@pass_ctx
+def queries(ctx: _Context, write_docs: bool) -> None:
+    """Run every example query on the built graph and compare it with its expected answer."""
+    from .build import build as run_build
+    from .build import dataset_file
+    from .examples import check_examples, load_examples, render_markdown
+    from .store import open_store
+
+    examples = load_examples(ctx.paths.queries_dir)
+    if write_docs:
+        target = ctx.paths.root / "docs" / "queries.md"
+        target.write_text(render_markdown(examples), encoding="utf-8")
+        click.echo(f"wrote {target.relative_to(ctx.paths.root)}")
+    run_build(ctx.paths, progress=_progress)
+    report = check_examples(open_store(dataset_file(ctx.paths)), examples)
+    for example, problems in report:
+        click.echo(f"{'PASS' if not problems else 'FAIL'}  {example.name}")
+        for line in problems:
+            click.echo(f"      {line}")
+    passed = sum(1 for _, problems in report if not problems)
+    click.echo(f"{passed}/{len(report)} queries match their expected answers")
+    if passed != len(report):
+        raise DataError(f"{len(report) - passed} example queries disagree with their expected "
+                        "answers (see above)")
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map project errors to exit statuses."""
     try:
