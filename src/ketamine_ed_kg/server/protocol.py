@@ -167,7 +167,7 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
         raise ApiError(406, f"{exc}; available: {', '.join(exc.offered)}") from None
     infer = _infer(params)
     seconds = _deadline(params)
-    options: dict[str, Any] = {"base_iri": None}
+    options: dict[str, Any] = {"base_iri": cfg.public_url or request.base_url}
     if default_graphs or named_graphs:
         options["default_graph"] = default_graphs
         options["named_graphs"] = named_graphs

@@ -56,7 +56,15 @@ class LiveServer:
         self.port: int = self.server.effective_port
         self.base = f"http://127.0.0.1:{self.port}"
         self.endpoint = self.base + "/sparql"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self.stopping:  # closing the sockets under the loop is expected on stop
+                raise
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -67,8 +75,20 @@ class LiveServer:
         self.stop()
 
     def stop(self) -> None:
-        """Stop accepting connections and wait for the thread."""
-        self.server.close()
+        """Finish in-flight requests, close every channel, then wait for the loop thread.
+
+        (The order matters: closing the server first leaves request threads writing to a
+        closed trigger; this follows webtest's StopableWSGIServer.)
+        """
+        self.stopping = True
+        server: Any = self.server
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=30)
+        while server._map:
+            for channel in list(server._map.values()):
+                if channel is server:
+                    channel.close()
+                else:
+                    channel.handle_close()
         self.thread.join(timeout=10)
 
 
