@@ -214,6 +214,10 @@ class OxigraphStore:
             return self.store.query(text, **self._dataset_options(job, text))
         except SyntaxError as exc:
             raise QueryError("syntax", f"SPARQL syntax error: {exc}") from exc
+        except RuntimeError as exc:
+            # Raised while planning a query that parsed, e.g. an unknown extension function.
+            raise QueryError("unsupported", f"the query parses but cannot be evaluated "
+                                            f"here: {exc}") from exc
 
     def execute(self, job: Job, start: Any, sink: Any) -> None:
         """Run ``job``: call ``start(meta)`` once the metadata is known, then write the body.

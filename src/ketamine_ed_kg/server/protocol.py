@@ -198,7 +198,7 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
     try:
         result = st.service.run(job, started + seconds)
     except QueryError as exc:
-        if exc.kind == "syntax":
+        if exc.kind in ("syntax", "unsupported"):
             raise ApiError(400, exc.message) from None
         log.error("query failed inside the engine: %s\nquery: %s", exc.message, query)
         raise ApiError(500, "the query engine failed on this query; this is a bug and it "
