@@ -97,7 +97,8 @@ def load_fixture(path: Path) -> Fixture:
         severity = graph.value(result, SH.resultSeverity)
         component = graph.value(result, SH.sourceConstraintComponent)
         assert severity is not None and component is not None, f"{path.name}: severity/component"
-        qc = graph.value(result, SH.sourceShape) if component == SH.SPARQLConstraintComponent else None
+        is_qc = component == SH.SPARQLConstraintComponent
+        qc = graph.value(result, SH.sourceShape) if is_qc else None
         expected.add((
             short(focus),
             short(path_node, graph) if path_node is not None else "-",

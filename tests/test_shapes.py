@@ -1,0 +1,240 @@
+"""Tests of the shapes themselves, W3C-manifest style (see ``tests/shape_fixture_support.py``).
+
+* every fixture gives exactly its expected results (focus node, path, severity, component);
+* every constraint in ``shapes/`` is violated by at least one fixture, and exercised without
+  a violation by at least one conforming fixture;
+* every shape has a label and a comment, every constraint a curator-facing message;
+* the curated graph conforms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, RDFS
+from rdflib.term import Node
+
+from ketamine_ed_kg.loading import parse_file
+from ketamine_ed_kg.namespaces import SH
+from ketamine_ed_kg.paths import ProjectPaths, project_paths
+from ketamine_ed_kg.validation import (
+    ShaclResult,
+    ValidationOutcome,
+    check_graph,
+    load_qc_queries,
+    load_shapes,
+    validate_project,
+)
+from ketamine_ed_kg.validation_report import short
+from shape_fixture_support import (
+    PARAMETERS,
+    ConstraintKey,
+    Fixture,
+    Key,
+    constraints,
+    covered,
+    fixture_paths,
+    load_fixture,
+    property_shape_id,
+    result_key,
+)
+
+FIXTURES = fixture_paths()
+
+
+@cache
+def _context() -> tuple[Graph, Graph, tuple[object, ...]]:
+    paths = project_paths()
+    return (
+        load_shapes(paths.shapes_dir),
+        parse_file(paths.ontology_file),
+        tuple(load_qc_queries(paths.queries_dir / "qc")),
+    )
+
+
+@cache
+def _run(path: Path) -> tuple[Fixture, frozenset[Key], tuple[ShaclResult, ...], Graph]:
+    shapes, ontology, queries = _context()
+    fixture = load_fixture(path)
+    run, qc = check_graph(fixture.graph, ontology, shapes, queries)  # type: ignore[arg-type]
+    results = (*run.results, *qc)
+    return fixture, frozenset(result_key(r, run.report) for r in results), results, run.report
+
+
+def test_fixtures_exist_in_both_kinds() -> None:
+    kinds = {load_fixture(p).conforms for p in FIXTURES}
+    assert kinds == {True, False}
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_fixture_gives_exactly_the_expected_results(path: Path) -> None:
+    fixture, actual, _, _ = _run(path)
+    missing = sorted(fixture.expected - actual)
+    unexpected = sorted(actual - fixture.expected)
+    assert not missing and not unexpected, (
+        f"{path.name} ({fixture.label}):\n  missing: {missing}\n  unexpected: {unexpected}"
+    )
+    assert fixture.conforms == (not actual)
+
+
+def test_realistic_mistakes_are_caught() -> None:
+    """The mistakes the issue names, each in its own fixture, each reported where it is."""
+    datatype, min_count = "sh:DatatypeConstraintComponent", "sh:MinCountConstraintComponent"
+    expectations = {
+        "regimen-002": ("ked:dechant-undated-dose", "kedo:doseValue", datatype),
+        "regimen-003": ("ked:ragnhildstveit-2021-dose", "kedo:doseUnit", min_count),
+        "claim-002": ("ked:mills-1998-claim-sample", "kedo:quote", min_count),
+        "study-002": ("ked:mills-1998", "kedo:hasDesign", "sh:MaxCountConstraintComponent"),
+        "regimen-004": ("ked:mills-1998-regimen", "kedo:route", "sh:InConstraintComponent"),
+        "participants-003": ("ked:dechant-undated-group", "kedo:hasDiagnosis",
+                             "sh:ClassConstraintComponent"),
+        "publication-002": ("ked:pub-timek-2024", "kedo:doi", "sh:PatternConstraintComponent"),
+    }
+    by_stem = {p.stem: p for p in FIXTURES}
+    for stem, (focus, path, component) in expectations.items():
+        _, actual, _, _ = _run(by_stem[stem])
+        assert (focus, path, "Violation", component, "") in actual, stem
+
+
+def test_warnings_for_suspicious_doses() -> None:
+    by_stem = {p.stem: p for p in FIXTURES}
+    _, ondansetron, _, _ = _run(by_stem["regimen-005"])
+    assert {k[2] for k in ondansetron} == {"Warning"}
+    _, ketamine, _, _ = _run(by_stem["regimen-006"])
+    assert {k[2] for k in ketamine} == {"Warning"}
+
+
+def _violated() -> set[ConstraintKey]:
+    found: set[ConstraintKey] = set()
+    for path in FIXTURES:
+        _, _, results, report = _run(path)
+        for result in results:
+            key = covered(result, report)
+            if key is not None:
+                found.add(key)
+    return found
+
+
+def test_property_shapes_are_identified_by_path_and_message() -> None:
+    shapes = _context()[0]
+    names = [property_shape_id(shapes, p) for p in shapes.objects(None, SH.property)]
+    duplicates = {n for n in names if names.count(n) > 1}
+    assert not duplicates
+
+
+def test_every_constraint_has_a_violating_fixture() -> None:
+    shapes = _context()[0]
+    all_constraints = constraints(shapes)
+    assert len(all_constraints) > 250
+    uncovered = sorted(all_constraints - _violated())
+    assert not uncovered, "constraints no fixture violates:\n" + "\n".join(map(str, uncovered))
+
+
+def _instances(graph: Graph, ontology: Graph, cls: Node) -> set[Node]:
+    classes = {cls} | set(ontology.transitive_subjects(RDFS.subClassOf, cls))
+    return {s for c in classes for s in graph.subjects(RDF.type, c)}
+
+
+def _focus_nodes(shape: Node, shapes: Graph, graph: Graph, ontology: Graph) -> set[Node]:
+    nodes: set[Node] = set()
+    for cls in shapes.objects(shape, SH.targetClass):
+        nodes |= _instances(graph, ontology, cls)
+    for prop in shapes.objects(shape, SH.targetSubjectsOf):
+        nodes |= set(graph.subjects(prop, None))
+    for prop in shapes.objects(shape, SH.targetObjectsOf):
+        nodes |= set(graph.objects(None, prop))
+    return nodes
+
+
+def _first_step(shapes: Graph, path: Node) -> set[Node]:
+    if isinstance(path, URIRef):
+        return {path}
+    if shapes.value(path, RDF.first) is not None:
+        return _first_step(shapes, shapes.value(path, RDF.first))  # type: ignore[arg-type]
+    alternative = shapes.value(path, SH.alternativePath)
+    if alternative is not None:
+        return {p for item in shapes.items(alternative) for p in _first_step(shapes, item)}
+    return set()
+
+
+def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[ConstraintKey]:
+    """Constraints that some conforming fixture applies to a node that has the property."""
+    for node_shape in set(shapes.subjects(RDF.type, SH.NodeShape)):
+        for graph in graphs:
+            focus = _focus_nodes(node_shape, shapes, graph, ontology)
+            if not focus:
+                continue
+            for parameter, component in PARAMETERS.items():
+                if (node_shape, parameter, None) in shapes:
+                    yield (short(node_shape), short(component), "")
+            for prop in shapes.objects(node_shape, SH.property):
+                steps = _first_step(shapes, shapes.value(prop, SH.path))  # type: ignore[arg-type]
+                if any((f, step, None) in graph for f in focus for step in steps):
+                    name = property_shape_id(shapes, prop)
+                    for parameter, component in PARAMETERS.items():
+                        if (prop, parameter, None) in shapes:
+                            yield (name, short(component), "")
+
+
+def test_every_constraint_is_exercised_by_a_conforming_fixture() -> None:
+    shapes, ontology, _ = _context()
+    conforming = [load_fixture(p) for p in FIXTURES]
+    graphs = [f.graph for f in conforming if f.conforms]
+    assert graphs
+    # Minimum counts ("at least one") are exercised by any node that has the property.
+    unexercised = sorted(constraints(shapes) - set(_exercised(shapes, ontology, graphs)))
+    assert not unexercised, "constraints no conforming fixture exercises:\n" + "\n".join(
+        map(str, unexercised)
+    )
+
+
+def test_every_shape_has_label_comment_and_messages() -> None:
+    shapes = _context()[0]
+    node_shapes = set(shapes.subjects(RDF.type, SH.NodeShape))
+    assert len(node_shapes) >= 25
+    for shape in node_shapes:
+        assert isinstance(shape, URIRef), "node shapes are named"
+        assert shapes.value(shape, RDFS.label) is not None, f"{shape}: rdfs:label"
+        assert shapes.value(shape, RDFS.comment) is not None, f"{shape}: rdfs:comment"
+        if any((shape, p, None) in shapes for p in PARAMETERS):
+            assert shapes.value(shape, SH.message) is not None, f"{shape}: sh:message"
+        for prop in shapes.objects(shape, SH.property):
+            message = shapes.value(prop, SH.message)
+            assert message is not None, f"{shape} / {property_shape_id(shapes, prop)}: sh:message"
+            # A message names the property it is about, so a curator knows what to edit.
+            path = short(shapes.value(prop, SH.path), shapes)
+            first = path.strip("()[]^").split("/")[0].split("|")[0]
+            assert first in str(message) or "SKOS" in str(message), (shape, path, str(message))
+
+
+def test_shapes_stay_within_shacl_core() -> None:
+    shapes = _context()[0]
+    for predicate in (SH.sparql, SH.select, SH.ask, SH.rule, SH.js, SH.target):
+        assert (None, predicate, None) not in shapes, f"{predicate} is not SHACL Core"
+
+
+@pytest.fixture(scope="module")
+def whole_graph(paths: ProjectPaths) -> ValidationOutcome:
+    return validate_project(paths)
+
+
+def test_curated_graph_has_no_violations(
+    whole_graph: ValidationOutcome, paths: ProjectPaths
+) -> None:
+    from ketamine_ed_kg.validation_report import render_text
+
+    assert whole_graph.triples > 1000
+    violations = [e for e in whole_graph.entries if e.result.severity == "Violation"]
+    assert not violations, render_text(whole_graph, paths.root)
+
+
+def test_the_printed_ondansetron_dose_is_a_warning_in_the_curated_graph(
+    whole_graph: ValidationOutcome,
+) -> None:
+    """Seed 003 prints "4 g of sublingual ondansetron"; the graph keeps it, the shapes warn."""
+    warnings = [e for e in whole_graph.entries if e.result.severity == "Warning"]
+    assert any("ondansetron" in e.node_label for e in warnings)
