@@ -232,6 +232,8 @@ def main() -> None:
         ("waitress", "waitress", {"KETAMINE_ED_KG_WORKERS": "2", "KETAMINE_ED_KG_THREADS": "8"}),
         ("gunicorn", "gunicorn", {"KETAMINE_ED_KG_WORKERS": "2", "KETAMINE_ED_KG_THREADS": "8",
                                   "KETAMINE_ED_KG_GUNICORN_WORKERS": "2"}),
+        ("waitress, 4 query workers", "waitress", {"KETAMINE_ED_KG_WORKERS": "4",
+                                                    "KETAMINE_ED_KG_THREADS": "8"}),
         ("waitress, row_cap=0", "waitress", {"KETAMINE_ED_KG_WORKERS": "2",
                                               "KETAMINE_ED_KG_ROW_CAP": "0"}),
     ]
@@ -250,7 +252,7 @@ def main() -> None:
                     print(f"{label:22} {name:30} {stats['qps']:8.1f} q/s  "
                           f"p50 {stats['p50']:7.1f} ms  p95 {stats['p95']:7.1f} ms  "
                           f"errors {stats['errors']}", flush=True)
-                if key == "synthetic" and "row_cap" not in label:
+                if key == "synthetic" and label in ("waitress", "gunicorn"):
                     deadlines[label] = deadline_test(server.port, deadline)
                     d = deadlines[label]
                     print(f"{label:22} deadline {deadline} s: statuses {d['statuses']}, stopped at "
@@ -267,7 +269,7 @@ def main() -> None:
 def write_report(out: Path, table: dict[str, dict[str, dict[str, float]]],
                  deadlines: dict[str, dict[str, object]], baseline: dict[str, float],
                  counts: dict[str, int], args: argparse.Namespace) -> None:
-    labels = ["waitress", "gunicorn", "waitress, row_cap=0"]
+    labels = ["waitress", "gunicorn", "waitress, 4 query workers", "waitress, row_cap=0"]
     lines = [
         "# SPARQL service benchmarks",
         "",
