@@ -70,31 +70,6 @@ class ShaclRun:
 # --------------------------------------------------------------------------- shapes
 
 
-def normalise_shapes(shapes: Graph) -> Graph:
-    """Return ``shapes`` without the ``sh:uniqueLang`` values that must not activate the check.
-
-    Why: SHACL says the constraint applies when ``sh:uniqueLang`` is ``true``; pyshacl also
-    applies it for ``"1"^^xsd:boolean``, which the W3C test ``property/uniqueLang-002`` says
-    must be ignored. Dropping the triple is exactly "ignore the constraint". The graph is
-    copied only when there is something to drop.
-    """
-    drop = [
-        (s, p, o)
-        for s, p, o in shapes.triples((None, SH.uniqueLang, None))
-        if not (isinstance(o, Literal) and o.datatype == XSD.boolean and str(o) == "true")
-    ]
-    if not drop:
-        return shapes
-    copy = Graph()
-    for prefix, ns in shapes.namespaces():
-        copy.bind(prefix, ns, override=True)
-    for triple in shapes:
-        copy.add(triple)
-    for triple in drop:
-        copy.remove(triple)
-    return copy
-
-
 _shapes_cache: dict[tuple[tuple[str, int, int], ...], Graph] = {}
 
 
@@ -118,7 +93,7 @@ def load_shapes(shapes_dir: Path) -> Graph:
         graph = new_graph()
         for path in files:
             parse_file(path, graph)
-        cached = normalise_shapes(graph)
+        cached = graph
         _shapes_cache.clear()
         _shapes_cache[key] = cached
     return cached
@@ -166,7 +141,6 @@ def run_shacl(
     This is the single validation path of the project. ``conforms`` is SHACL's verdict (false
     when there is any result, warnings included); callers decide what fails the build.
     """
-    shapes = normalise_shapes(shapes)
     conforms, report, _text_report = pyshacl_validate(
         data,
         shacl_graph=shapes,
