@@ -33,11 +33,10 @@ from .errors import KedError
 from .loading import new_graph, parse_file
 from .namespaces import SH
 from .paths import ProjectPaths
+from .validation_report import SHAPES_NS
 
 Inference = TypingLiteral["none", "rdfs"]
 SEVERITIES: dict[Node, str] = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
-SHAPES_NS = "https://w3id.org/ketamine-ed/shapes/"
-"""Namespace of the shapes themselves (``kedsh:``); QC queries are named in it too."""
 
 _DESCRIPTION_RE = re.compile(r"^#\s*description:\s?(.*)$")
 _COMMENT_RE = re.compile(r"^#\s?(.*)$")

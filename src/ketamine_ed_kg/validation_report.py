@@ -25,8 +25,12 @@ from .namespaces import SH
 if TYPE_CHECKING:
     from .validation import ReportedResult, ValidationOutcome
 
+SHAPES_NS = "https://w3id.org/ketamine-ed/shapes/"
+"""Namespace of the shapes themselves (``kedsh:``); QC queries are named in it too."""
+
 _MAX_OWNER_DEPTH = 6
 _NM = new_graph().namespace_manager
+_NM.bind("kedsh", SHAPES_NS)
 
 
 def short(node: Node | None, graph: Graph | None = None) -> str:
