@@ -126,10 +126,9 @@ def reason(ctx: _Context, ontology_only: bool) -> None:
               default=None, help="TOML or INI configuration file (see docs/configuration.md).")
 @pass_ctx
 def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path | None) -> None:
-    """Build if needed, then serve the SPARQL 1.1 endpoint (waitress) and print its URL."""
+    """Build if needed, then serve the SPARQL 1.1 endpoint (gunicorn) and print its URL."""
     from .build import build as run_build
     from .config import load_config
-    from .server import close_app, create_app
     from .server.run import serve as run_server
 
     config = load_config({"host": host, "port": port, "config_file": config_file})
@@ -137,11 +136,7 @@ def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path |
         run_build(ctx.paths, progress=_progress)
         config = load_config({"host": host, "port": port, "config_file": config_file,
                               "dataset": ctx.paths.build_dir / "dataset.nq"})
-    app = create_app(config)
-    try:
-        run_server(app, config, announce=lambda url: click.echo(f"serving {url}", err=False))
-    finally:
-        close_app(app)
+    run_server(config, announce=lambda url: click.echo(f"serving {url}", err=False))
 
 
 

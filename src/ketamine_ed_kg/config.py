@@ -41,10 +41,13 @@ class ServiceConfig:
     """Folder of the on-disk store; default ``build/oxigraph-store``."""
     host: str = "127.0.0.1"
     port: int = 5000
-    server: str = "waitress"
-    """Production WSGI server: ``waitress`` (chosen by measurement) or ``gunicorn``."""
+    server: str = "gunicorn"
+    """Production WSGI server: ``gunicorn`` (chosen by measurement, docs/benchmarks.md) or
+    ``waitress`` (one process: half the memory)."""
+    processes: int = 2
+    """HTTP server processes (gunicorn workers); each holds its own app and query workers."""
     threads: int = 8
-    """HTTP threads (waitress) that accept requests and stream results."""
+    """HTTP threads per process that accept requests and stream results."""
     workers: int = field(default_factory=_default_workers)
     """Query processes; each one can be killed at a deadline without harming the others."""
     deadline: float = 30.0
@@ -122,7 +125,7 @@ def _validate(config: ServiceConfig) -> ServiceConfig:
     if config.server not in ("waitress", "gunicorn"):
         raise ConfigError(
             f"configuration server: expected waitress or gunicorn, got {config.server!r}")
-    for name in ("workers", "threads"):
+    for name in ("workers", "threads", "processes"):
         if getattr(config, name) < 1:
             raise ConfigError(f"configuration {name}: must be at least 1")
     if config.deadline <= 0:

@@ -1,13 +1,16 @@
 """Running the app under a production WSGI server.
 
-waitress is the default (see docs/benchmarks.md for the measurement behind the choice): one
-process with a thread pool fits the design, because queries already run in separate, killable
-worker processes and the HTTP threads only stream bytes. gunicorn is supported through
-``server/gunicorn.conf.py`` at the repository root.
+gunicorn is the default: measured on 2 cores (docs/benchmarks.md) it served 1.5-2x waitress's
+throughput on small and medium queries, because two HTTP processes spread the Flask work over
+both cores, while the deadline mechanism (killing a query's worker process) behaves the same
+in both. waitress stays available (``server = "waitress"``): one process, half the memory.
+``server/gunicorn.conf.py`` serves the same app for ``gunicorn -c ... server.wsgi:application``.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -30,9 +33,62 @@ def waitress_options(config: ServiceConfig) -> dict[str, Any]:
     }
 
 
-def serve(app: Any, config: ServiceConfig,
-          announce: Callable[[str], None] | None = None) -> None:
-    """Serve ``app`` on ``config.host:config.port`` until interrupted."""
+def gunicorn_options(config: ServiceConfig) -> dict[str, Any]:
+    """gunicorn settings derived from the service configuration."""
+    return {
+        "bind": f"{config.host}:{config.port}",
+        "workers": config.processes,
+        "worker_class": "gthread",
+        "threads": config.threads,
+        # The query deadline is enforced by killing query processes; an HTTP worker must
+        # outlive the longest deadline (dumps may take 10 deadlines) plus streaming time.
+        "timeout": int(config.deadline * 10 + 30),
+        "graceful_timeout": 10,
+        "preload_app": False,
+        "limit_request_line": 0,  # the service enforces max_request_bytes itself (413)
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": config.log_level.lower(),
+    }
+
+
+def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None) -> None:
+    """Serve the app on ``config.host:config.port`` with the configured server until stopped.
+
+    With gunicorn every HTTP process builds its own app (and query workers) after the fork.
+    """
+    url = f"http://{config.host}:{config.port}/sparql"
+    if config.server == "gunicorn":
+        from gunicorn.app.base import BaseApplication
+
+        class _Application(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                for key, value in gunicorn_options(config).items():
+                    self.cfg.set(key, value)
+                if announce is not None:
+                    self.cfg.set("when_ready", lambda _arbiter: announce(url))
+
+            def load(self) -> Any:
+                from . import create_app
+
+                return create_app(config)
+
+        _Application().run()
+        return
+    from . import close_app, create_app
+
+    app = create_app(config)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (service managers) should stop the query workers too, like Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
+    try:
+        _serve_waitress(app, config, announce)
+    finally:
+        close_app(app)
+
+
+def _serve_waitress(app: Any, config: ServiceConfig,
+                    announce: Callable[[str], None] | None) -> None:
     server = create_server(app, host=config.host, port=config.port, **waitress_options(config))
     port = server.effective_port
     if announce is not None:
@@ -92,4 +148,4 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-__all__ = ["LiveServer", "serve", "waitress_options"]
+__all__ = ["LiveServer", "gunicorn_options", "serve", "waitress_options"]
