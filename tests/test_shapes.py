@@ -150,15 +150,24 @@ def _focus_nodes(shape: Node, shapes: Graph, graph: Graph, ontology: Graph) -> s
     return nodes
 
 
-def _first_step(shapes: Graph, path: Node) -> set[Node]:
+def _first_step(shapes: Graph, path: Node, inverse: bool = False) -> set[tuple[Node, bool]]:
+    """The first properties a path follows, each with whether it is followed backwards."""
     if isinstance(path, URIRef):
-        return {path}
+        return {(path, inverse)}
     if shapes.value(path, RDF.first) is not None:
-        return _first_step(shapes, shapes.value(path, RDF.first))  # type: ignore[arg-type]
+        return _first_step(shapes, shapes.value(path, RDF.first), inverse)  # type: ignore[arg-type]
+    inverted = shapes.value(path, SH.inversePath)
+    if inverted is not None:
+        return _first_step(shapes, inverted, not inverse)
     alternative = shapes.value(path, SH.alternativePath)
     if alternative is not None:
-        return {p for item in shapes.items(alternative) for p in _first_step(shapes, item)}
+        return {s for item in shapes.items(alternative) for s in _first_step(shapes, item, inverse)}
     return set()
+
+
+def _has(graph: Graph, focus: Node, step: tuple[Node, bool]) -> bool:
+    prop, inverse = step
+    return ((None, prop, focus) if inverse else (focus, prop, None)) in graph  # type: ignore[operator]
 
 
 def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[ConstraintKey]:
@@ -173,7 +182,7 @@ def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[
                     yield (short(node_shape), short(component), "")
             for prop in shapes.objects(node_shape, SH.property):
                 steps = _first_step(shapes, shapes.value(prop, SH.path))  # type: ignore[arg-type]
-                if any((f, step, None) in graph for f in focus for step in steps):
+                if any(_has(graph, f, step) for f in focus for step in steps):
                     name = property_shape_id(shapes, prop)
                     for parameter, component in PARAMETERS.items():
                         if (prop, parameter, None) in shapes:
