@@ -13,7 +13,7 @@ from ketamine_ed_kg.build import build
 from ketamine_ed_kg.errors import BuildMissingError
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.store import dataset_version
+from ketamine_ed_kg.store import RESULT_FORMATS, RowBound, dataset_version
 from test_server_support import live_server, request, write_dataset
 
 EX = "http://example.org/"
@@ -75,3 +75,23 @@ def test_serves_the_project_build(paths: ProjectPaths) -> None:
         assert version.tag == manifest["digest"][:32]
         if GRAPH_INFERRED in graphs:
             assert manifest["counts"]["inferred_triples"] > 0
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_row_bound_is_an_upper_bound(fmt: str) -> None:
+    """Counted on pyoxigraph's own output, split into tiny chunks (markers cut in two); a
+    literal that contains the JSON and CSV markers may raise the bound, never lower it."""
+    store = ox.Store()
+    for i in range(7):
+        store.add(ox.Quad(ox.NamedNode(f"{EX}s{i}"), ox.NamedNode(f"{EX}p"),
+                          ox.Literal("a,{b\r\nc<result>" if i == 3 else f"v{i}")))
+    results = store.query("SELECT * WHERE { ?s ?p ?o }")
+    assert isinstance(results, ox.QuerySolutions)
+    body = results.serialize(format=RESULT_FORMATS[fmt])
+    assert body is not None
+    bound = RowBound(fmt)
+    for i in range(0, len(body), 3):
+        bound.feed(body[i:i + 3])
+    assert bound.bound() >= 7
+    if fmt in ("xml", "tsv"):
+        assert bound.bound() == 7

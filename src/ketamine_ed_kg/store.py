@@ -44,6 +44,30 @@ RDF_FORMATS: dict[str, ox.RdfFormat] = {
     "n3": ox.RdfFormat.N3,
 }
 QUAD_FORMATS = frozenset({"trig", "nquads"})
+# Bytes that start (or end) each solution in a serialised result, and the correction that turns
+# their count into an upper bound on the solutions: exact for XML and TSV, possibly high for
+# JSON (",{" may occur inside a literal) and CSV (a quoted literal may hold CR LF).
+ROW_MARKERS: dict[str, tuple[bytes, int]] = {
+    "json": (b",{", 1), "xml": (b"<result>", 0), "csv": (b"\r\n", -1), "tsv": (b"\n", -1)}
+
+
+class RowBound:
+    """Upper bound on the solutions in a serialised result, counted in C (``bytes.count``)
+    as the chunks go by, so the row cap needs no per-row Python work."""
+
+    def __init__(self, result_format: str) -> None:
+        self.marker, self.offset = ROW_MARKERS[result_format]
+        self.count = 0
+        self.tail = b""
+
+    def feed(self, data: bytes) -> None:
+        joined = self.tail + data
+        self.count += joined.count(self.marker)
+        keep = len(self.marker) - 1
+        self.tail = joined[max(0, len(joined) - keep):] if keep else b""
+
+    def bound(self) -> int:
+        return max(0, self.count + self.offset)
 
 
 class QueryError(KedError):
@@ -72,6 +96,8 @@ class Job:
     query: str = ""
     probe: str | None = None
     """Query whose non-empty answer means the row cap cut the result."""
+    cap: int = 0
+    """The row cap the query was rewritten for (0: none)."""
     union_default_graph: bool = True
     default_graph: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
@@ -220,10 +246,12 @@ class OxigraphStore:
                                             f"here: {exc}") from exc
 
     def execute(self, job: Job, start: Any, sink: Any) -> None:
-        """Run ``job``: call ``start(meta)`` once the metadata is known, then write the body.
+        """Run ``job``: call ``start(meta, ...)`` once the metadata is known, then write the body.
 
         Everything that can fail for a client reason (syntax, evaluation) fails before
-        ``start``; the body is produced by pyoxigraph's own serialisers.
+        ``start``; the body is produced by pyoxigraph's own serialisers. For a capped query,
+        ``start`` also gets the probe (``decide``) and a row counter: the sink runs the probe
+        only if the result may have reached the cap, before it sends the first bytes.
         """
         if job.kind == "dump":
             fmt = RDF_FORMATS[job.rdf_format]
@@ -243,24 +271,28 @@ class OxigraphStore:
         meta: dict[str, Any] = {}
         try:
             results = self._run_query(job, text)
-            if job.probe is not None:
-                probe = self._run_query(job, job.probe)
-                meta["truncated"] = any(True for _ in probe)
         except QueryError:
             raise
         except (OSError, ValueError, TypeError) as exc:
             raise QueryError("evaluation", f"query evaluation failed: {exc}") from exc
+        probe = job.probe
+
+        def decide() -> bool:
+            assert probe is not None
+            return any(True for _ in self._run_query(job, probe))
+
+        decider = decide if probe is not None else None
         if isinstance(results, ox.QueryBoolean):
             meta["form"] = "boolean"
             start(meta)
             results.serialize(sink, format=RESULT_FORMATS[job.result_format])
         elif isinstance(results, ox.QuerySolutions):
             meta["form"] = "solutions"
-            start(meta)
+            start(meta, decider, RowBound(job.result_format), job.cap)
             results.serialize(sink, format=RESULT_FORMATS[job.result_format])
         else:
             meta["form"] = "graph"
-            start(meta)
+            start(meta, decider, None, job.cap)
             assert isinstance(results, ox.QueryTriples)
             results.serialize(sink, format=RDF_FORMATS[job.rdf_format])
 

@@ -185,6 +185,7 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
         "query",
         capped.text if capped else query,
         probe=capped.probe if capped else None,
+        cap=capped.cap if capped else 0,
         result_format=results_choice.name if results_choice else "json",
         rdf_format=graph_choice.name if graph_choice else "turtle",
         **options,

@@ -25,17 +25,22 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ..store import Job, OxigraphStore, QueryError, open_store
+from ..store import Job, OxigraphStore, QueryError, RowBound, open_store
 from .framing import PeerGone, recv_frame, send_frame
 
 CHUNK = 64 * 1024
+HEADER_AFTER = 1024 * 1024
+"""Bytes buffered before the header goes out: a result this small is complete before the
+client sees a status, so a deadline still gives a clean 503 and the row cap knows its count."""
 
 
 class FrameWriter(io.RawIOBase):
     """Binary sink for pyoxigraph's serialisers: buffers, then sends ``H`` once and ``D``s.
 
-    The header goes out only with the first full chunk (or at the end), so a query whose
-    first 64 KiB is not ready by the deadline still gets a clean 503 instead of a cut body.
+    The header goes out only when 1 MiB is buffered (or at the end), so a query that has not
+    produced that much by the deadline still gets a clean 503 instead of a cut body. Then the
+    body follows in 64 KiB frames. For a capped query the header must say whether rows were
+    cut: a result that ended below the cap was not; otherwise the probe query decides.
     """
 
     def __init__(self, sock: socket.socket) -> None:
@@ -44,29 +49,47 @@ class FrameWriter(io.RawIOBase):
         self.meta: dict[str, Any] | None = None
         self.header_sent = False
         self.buffer = bytearray()
+        self.decide: Any = None
+        self.rows: RowBound | None = None
+        self.cap = 0
+        self.probed = False
 
-    def start(self, meta: dict[str, Any]) -> None:
+    def start(self, meta: dict[str, Any], decide: Any = None, rows: RowBound | None = None,
+              cap: int = 0) -> None:
         self.meta = meta
+        self.decide = decide
+        self.rows = rows
+        self.cap = cap
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
+        if self.rows is not None:
+            self.rows.feed(bytes(data))
         self.buffer += data
-        if len(self.buffer) >= CHUNK:
-            self._send()
+        if len(self.buffer) >= (CHUNK if self.header_sent else HEADER_AFTER):
+            self._send(final=False)
         return len(data)
 
-    def _send(self) -> None:
+    def _send(self, final: bool) -> None:
         if not self.header_sent:
-            send_frame(self.sock, b"H", json.dumps(self.meta or {}).encode())
+            meta = dict(self.meta or {})
+            if self.decide is not None:
+                if final and self.rows is not None and self.rows.bound() < self.cap:
+                    meta["truncated"] = False
+                else:
+                    self.probed = True
+                    meta["truncated"] = bool(self.decide())
+                meta["probed"] = self.probed
+            send_frame(self.sock, b"H", json.dumps(meta).encode())
             self.header_sent = True
         if self.buffer:
             send_frame(self.sock, b"D", bytes(self.buffer))
             self.buffer.clear()
 
     def finish(self) -> None:
-        self._send()
+        self._send(final=True)
         send_frame(self.sock, b"E")
 
 
