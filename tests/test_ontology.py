@@ -233,7 +233,8 @@ def test_property_characteristics_from_the_data_model(onto: Graph) -> None:
 
 def test_datatype_ranges(onto: Graph) -> None:
     expected: dict[URIRef, Node] = {
-        KEDO.quote: RDF.langString, KEDO.publicationYear: XSD.gYear, KEDO.doseValue: XSD.decimal,
+        KEDO.quote: RDF.PlainLiteral, KEDO.publicationYear: XSD.integer,
+        KEDO.doseValue: XSD.decimal,
         KEDO.numericValue: XSD.decimal, KEDO.fileName: XSD.string, KEDO.onlyInSource: XSD.boolean,
     }
     for key, rng in expected.items():

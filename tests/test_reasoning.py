@@ -15,7 +15,7 @@ import pytest
 from rdflib import Graph
 
 from ketamine_ed_kg.cli import main
-from ketamine_ed_kg.errors import InconsistentOntologyError, ReasonerUnavailableError
+from ketamine_ed_kg.errors import DataError, InconsistentOntologyError, ReasonerUnavailableError
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KEDO
 from ketamine_ed_kg.paths import ProjectPaths
@@ -153,6 +153,80 @@ def test_inferred_hierarchy_reports_unasserted_subclasses(paths: ProjectPaths, j
     expected = (str(KEDO.TestHumanCaseReport), str(KEDO.TestCaseReportStudy))
     assert expected in result.inferred_subclasses
     assert "kedo:TestHumanCaseReport" in render_text(result)
+
+
+# --- HermiT with default settings (as Protégé runs it) ---------------------------------------
+
+# The OWL 2 datatype map (OWL 2 Structural Specification, section 4): HermiT rejects any other
+# datatype unless told to ignore it, and Protégé's HermiT is not told.
+OWL2_DATATYPE_MAP = {
+    f"http://www.w3.org/2001/XMLSchema#{name}"
+    for name in (
+        "decimal integer nonNegativeInteger nonPositiveInteger positiveInteger negativeInteger "
+        "long int short byte unsignedLong unsignedInt unsignedShort unsignedByte double float "
+        "string normalizedString token language Name NCName NMTOKEN boolean hexBinary "
+        "base64Binary anyURI dateTime dateTimeStamp"
+    ).split()
+} | {
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#PlainLiteral",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#XMLLiteral",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString",  # tagged literals (= PlainLiteral)
+    "http://www.w3.org/2000/01/rdf-schema#Literal",
+    "http://www.w3.org/2002/07/owl#real",
+    "http://www.w3.org/2002/07/owl#rational",
+}
+
+
+def test_hermit_runs_without_the_ignore_unsupported_datatypes_option() -> None:
+    import inspect
+
+    from ketamine_ed_kg import reasoning
+
+    source = inspect.getsource(reasoning.reason_graph)
+    assert "ignore_unsupported_datatypes" not in source
+    defaults = inspect.signature(owlready2.sync_reasoner_hermit).parameters
+    assert defaults["ignore_unsupported_datatypes"].default is False
+
+
+def test_every_range_and_data_value_is_in_the_owl2_datatype_map(paths: ProjectPaths) -> None:
+    from rdflib import OWL, RDF, RDFS, Literal
+
+    from ketamine_ed_kg.build import load_sources
+
+    ontology, data = load_sources(paths, lambda _: None)
+    merged = ontology + data
+    data_properties = set(merged.subjects(RDF.type, OWL.DatatypeProperty))
+    outside = {
+        (str(p), str(r)) for p in data_properties for r in merged.objects(p, RDFS.range)
+        if str(r) not in OWL2_DATATYPE_MAP
+    }
+    assert outside == set()
+    for s, p, o in merged:
+        if p in data_properties and isinstance(o, Literal) and o.datatype is not None:
+            assert str(o.datatype) in OWL2_DATATYPE_MAP, (s, p, o)
+
+
+def test_ontology_alone_classifies_with_default_settings(
+    ontology_result: ReasoningResult,
+) -> None:
+    # reason() runs HermiT without --ignoreUnsupportedDatatypes (checked above): reaching a
+    # result at all means HermiT accepted every datatype.
+    assert ontology_result.ok
+    assert ontology_result.timings["hermit"] > 0
+
+
+def test_ontology_and_graph_classify_with_default_settings(graph_result: ReasoningResult) -> None:
+    assert graph_result.ok, render_text(graph_result)
+
+
+def test_a_datatype_outside_the_map_is_rejected(paths: ProjectPaths, java: str) -> None:
+    # The check can fail: an xsd:gYear year (what the graph used before) stops HermiT.
+    snippet = (
+        'ked:t-pub a kedo:Publication ; '
+        'kedo:publicationYear "2020"^^<http://www.w3.org/2001/XMLSchema#gYear> .'
+    )
+    with pytest.raises(DataError, match="HermiT rejected the input"):
+        reason_graph(with_snippet(paths, snippet), included_data=True)
 
 
 # --- errors and the command line -----------------------------------------------------------

@@ -68,7 +68,7 @@ MILLS_MISSPELT = PREFIXES + """
 ked:mills-1998 a kedo:HumanStudy ;
     kedo:hasDesign kedo:CaseSeriesDesign ;
     kedo:describedIn ked:source-003 ;
-    kedo:publicationYear "1998"^^xsd:gYear ;
+    kedo:publicationYear 1998 ;
     kedo:hasRegimen ked:mills-1998-regimen ;
     kedo:hasOutcome ked:mills-1998-outcome .
 
@@ -163,7 +163,7 @@ def test_warnings_alone_exit_0(project: Path, capsys: pytest.CaptureFixture[str]
 ked:scolnick-2020 a kedo:HumanStudy ;
     kedo:hasDesign kedo:CaseReportDesign ;
     kedo:describedIn ked:source-003 ;
-    kedo:publicationYear "2020"^^xsd:gYear ;
+    kedo:publicationYear 2020 ;
     kedo:hasRegimen ked:scolnick-2020-ondansetron-regimen ;
     kedo:hasOutcome ked:scolnick-2020-outcome .
 ked:scolnick-2020-outcome a kedo:Outcome ; kedo:outcomeOf ked:scolnick-2020 .
@@ -189,7 +189,7 @@ def test_qc_rows_are_violations_located_in_the_file(
 ked:scolnick-2020 a kedo:HumanStudy ;
     kedo:hasDesign kedo:CaseReportDesign ;
     kedo:describedIn ked:source-003 ;
-    kedo:publicationYear "2020"^^xsd:gYear ;
+    kedo:publicationYear 2020 ;
     kedo:hasRegimen ked:scolnick-2020-regimen ;
     kedo:hasOutcome ked:scolnick-2020-outcome .
 ked:scolnick-2020-outcome a kedo:Outcome ; kedo:outcomeOf ked:scolnick-2020 .

@@ -9,10 +9,12 @@ How: the RDF is parsed with rdflib (so parse errors name the file and line, as e
 the project), written to N-Triples in a temporary folder, loaded into a fresh owlready2 ``World``
 and handed to the HermiT jar that ships with owlready2. HermiT needs a Java runtime.
 
-Why ``--ignoreUnsupportedDatatypes``: publication years are ``xsd:gYear``, which is outside the
-OWL 2 datatype map HermiT implements. With the option HermiT treats gYear literals as opaque
-values and still checks every other datatype (a ``2.9e1`` where ``xsd:decimal`` is required is
-still a contradiction); SHACL checks the gYear lexical forms.
+Why HermiT's default settings: every datatype the ontology and the graph use in a range or a
+data-property assertion is in the OWL 2 datatype map (years are ``xsd:integer``, quotes
+``rdf:PlainLiteral``), so HermiT checks every literal, as it does in Protégé, and a literal of the
+wrong type (a ``2.9e1`` where ``xsd:decimal`` is required) is a contradiction. Running without
+``--ignoreUnsupportedDatatypes`` keeps it that way: a datatype outside the map makes HermiT stop
+with an error instead of silently treating the values as opaque.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def reason_graph(
         t0 = time.perf_counter()
         consistent = True
         try:
-            owlready2.sync_reasoner_hermit(world, debug=0, ignore_unsupported_datatypes=True)
+            owlready2.sync_reasoner_hermit(world, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError:
             consistent = False
         except owlready2.OwlReadyJavaError as exc:
