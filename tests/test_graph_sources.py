@@ -115,7 +115,8 @@ def test_timek_patient_regimen_and_bmi(data: Graph) -> None:
     assert one(data, bmi, KEDO.measuredQuantity) == KEDO.BodyMassIndex
     assert one(data, bmi, KEDO.numericValue) == Decimal("13")
     lowest = KED["timek-2024-literature-lowest-bmi"]
-    assert one(data, lowest, KEDO.numericValue) == Decimal("16.9")
+    assert one(data, lowest, KEDO.statisticKind) == KEDO.LowestReportedValue
+    assert one(data, lowest, KEDO.value) == Decimal("16.9")
     regimen = one(data, study, KEDO.hasRegimen)
     assert isinstance(regimen, URIRef)
     assert one(data, regimen, KEDO.route) == KEDO.Intravenous
@@ -176,12 +177,17 @@ def test_dahlgren_patient_and_bmi_course(data: Graph) -> None:
 
 
 def test_dahlgren_uses_six_instruments_and_kset(data: Graph) -> None:
-    instruments = {
+    # "Utfallsmålene inkluderte ... (EDE-Q), ... (PHQ-9), ... (GAD-7), selvmordstanker (MADRS),
+    # ... (AAQ-II) og ... (EQ-5D-5)" and "Ketamine Side Effect Tool (KSET)".
+    used = set(data.objects(KED["dahlgren-2025"], KEDO.usesInstrument))
+    assert used == {KEDO["EDE-Q"], KEDO["PHQ-9"], KEDO["GAD-7"], KEDO.MADRS,
+                    KEDO["AAQ-II"], KEDO["EQ-5D-5L"], KEDO.KSET}
+    with_result = {
         i for outcome in data.objects(KED["dahlgren-2025"], KEDO.hasOutcome)
         for i in data.objects(outcome, KEDO.measuredWith)
     }
-    assert instruments == {KEDO["EDE-Q"], KEDO["PHQ-9"], KEDO["GAD-7"], KEDO.MADRS,
-                           KEDO["AAQ-II"], KEDO["EQ-5D-5L"], KEDO.KSET}
+    # 002 reports no result measured with MADRS (suicidal thoughts).
+    assert with_result == used - {KEDO.MADRS}
 
 
 def test_dahlgren_claims_quote_norwegian(data: Graph) -> None:
@@ -276,10 +282,14 @@ def test_keeler_reference_disagreement_is_kept(data: Graph) -> None:
     by_source = {
         one(data, claim, KEDO.source): str(one(data, claim, KEDO.assertsValue))
         for claim in data.subjects(KEDO.about, KED["pub-keeler-2021"])
-        if (claim, KEDO.assertsProperty, KEDO.journal) in data
+        if (claim, KEDO.assertsProperty, KEDO.pages) in data
     }
-    assert by_source == {KED["source-001"]: "Nutrients, 13, 1-21",
-                         KED["source-002"]: "Nutrients, 13(11), 4158"}
+    # 001: "Nutrients, 13, 1-21."; 002: "Nutrients, 13(11), 4158."
+    assert by_source == {KED["source-001"]: "1-21", KED["source-002"]: "4158"}
+    pub = KED["pub-keeler-2021"]
+    assert str(one(data, pub, KEDO.volume)) == "13"
+    assert str(one(data, pub, KEDO.issue)) == "11"
+    assert data.value(pub, KEDO.pages) is None, "the sources disagree: no pages on the node"
     assert (KED["pub-keeler-2021-claim-ref-001"], KEDO.conflictsWith,
             KED["pub-keeler-2021-claim-ref-002"]) in data
 
