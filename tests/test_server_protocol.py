@@ -439,3 +439,23 @@ def test_a_dead_worker_is_a_logged_500(dataset: Path, caplog: pytest.LogCaptureF
             thread.join()
         assert outcome["status"] == 500
         assert any("internal error" in r.getMessage() for r in caplog.records)
+
+
+def test_busy_pool_is_a_503(dataset: Path) -> None:
+    """One worker, held by a long query: a second query cannot get a worker before its
+    deadline and is told so (not queued forever)."""
+    with live_server(dataset, deadline=30, workers=1) as srv:
+        outcome: dict[str, int] = {}
+
+        def slow() -> None:
+            outcome["slow"] = get(srv, CROSS, timeout="4").status
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(0.5)
+        reply = get(srv, "ASK {}", timeout="1")
+        thread.join()
+        assert reply.status == 503
+        assert "busy" in reply.text
+        assert reply.header("retry-after")
+        assert outcome["slow"] == 503
