@@ -459,3 +459,30 @@ def test_busy_pool_is_a_503(dataset: Path) -> None:
         assert "busy" in reply.text
         assert reply.header("retry-after")
         assert outcome["slow"] == 503
+
+
+def test_deadline_mid_stream_cuts_the_connection(dataset: Path) -> None:
+    """A result that streams for longer than the deadline: the 200 has gone out, so the
+    connection is cut before the closing chunk, and the client cannot take a short body for a
+    whole one."""
+    import http.client
+
+    with live_server(dataset, deadline=30, row_cap=0) as srv:
+        query = urlencode({"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+                           "timeout": "1", "format": "tsv"})
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        conn.request("GET", f"/sparql?{query}")
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("transfer-encoding") == "chunked"
+        received = 0
+        with pytest.raises((http.client.IncompleteRead, ConnectionError)):
+            while True:
+                chunk = response.read(1 << 16)
+                if not chunk:
+                    break  # a clean end would mean a silently short result: fails below
+                received += len(chunk)
+        conn.close()
+        assert received > 1 << 20  # the first MiB went out before the deadline
+        # the pool replaced the killed worker
+        assert get(srv, "ASK { ?s ?p ?o }").status == 200
