@@ -30,8 +30,9 @@ from .examples import (
     load_examples,
 )
 from .paths import ProjectPaths, project_paths
+from .server.discovery import negotiated_graph_format
 from .server.errors import ApiError
-from .server.negotiation import BROWSER_GRAPH, GRAPH_TYPES, NotAcceptable, negotiate
+from .server.negotiation import GRAPH_TYPES
 from .server.protocol import run_query as run_sparql
 
 EXTENSION_KEY = "ketamine_ed_kg.api"
@@ -128,11 +129,7 @@ def openapi() -> Response:
 def sparql_examples() -> Response:
     """``GET /.well-known/sparql-examples``: the example queries as RDF (Turtle by default)."""
     state = _state()
-    try:
-        choice = negotiate(GRAPH_TYPES, request.headers.get("Accept"),
-                           request.args.get("format"), BROWSER_GRAPH)
-    except NotAcceptable as exc:
-        raise ApiError(406, f"{exc}; available: {', '.join(exc.offered)}") from None
+    choice = negotiated_graph_format()
     if choice.name not in state.graph_cache:
         graph = examples_graph(state.examples)
         state.graph_cache[choice.name] = graph.serialize(

@@ -21,7 +21,7 @@ from ..void import describe
 from . import state
 from .errors import ApiError
 from .http import make_etag, not_modified
-from .negotiation import BROWSER_GRAPH, GRAPH_TYPES, NotAcceptable, negotiate
+from .negotiation import BROWSER_GRAPH, GRAPH_TYPES, Choice, NotAcceptable, negotiate
 
 bp = Blueprint("discovery", __name__)
 
@@ -52,14 +52,19 @@ def _graph_counts() -> dict[str, int]:
     return dict(cached)
 
 
+def negotiated_graph_format() -> Choice:
+    """The RDF format this request asks for (Accept or ``format=``), or a 406 ApiError."""
+    try:
+        return negotiate(GRAPH_TYPES, request.headers.get("Accept"),
+                         request.args.get("format"), BROWSER_GRAPH)
+    except NotAcceptable as exc:
+        raise ApiError(406, f"{exc}; available: {', '.join(exc.offered)}") from None
+
+
 def _send_graph(graph: Graph, *parts: object) -> Response:
     """Serialise a small rdflib graph in the negotiated RDF format, with ETag and 304."""
     st = state()
-    try:
-        choice = negotiate(GRAPH_TYPES, request.headers.get("Accept"),
-                           request.args.get("format"), BROWSER_GRAPH)
-    except NotAcceptable as exc:
-        raise ApiError(406, f"{exc}; available: {', '.join(exc.offered)}") from None
+    choice = negotiated_graph_format()
     etag = make_etag(st.version.tag, request.path, choice, *parts)
     if not_modified(request, etag, st.version.modified):
         response = Response(status=304)
