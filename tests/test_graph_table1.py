@@ -181,7 +181,8 @@ def test_study_design_reference_year_and_sources(
 
 PUBLICATIONS = [
     # slug, DOI, PMID, PMCID, journal, title start
-    ("mills-1998", "10.1093/qjmed/91.7.493", "9797933", None, "QJM",
+    # No seed names the journal of Mills et al.; only its DOI and PMID are verified identifiers.
+    ("mills-1998", "10.1093/qjmed/91.7.493", "9797933", None, None,
      "Treatment of compulsive behaviour in eating disorders"),
     ("ragnhildstveit-2021", "10.3389/fpsyt.2021.764112", "34867548", None,
      "Frontiers in Psychiatry",
@@ -199,7 +200,8 @@ PUBLICATIONS = [
 
 @pytest.mark.parametrize(("slug", "doi", "pmid", "pmcid", "journal", "title"), PUBLICATIONS)
 def test_publication_identifiers(
-    data: Graph, slug: str, doi: str, pmid: str | None, pmcid: str | None, journal: str, title: str
+    data: Graph, slug: str, doi: str, pmid: str | None, pmcid: str | None, journal: str | None,
+    title: str
 ) -> None:
     pub = KED[f"pub-{slug}"]
     assert one(data, KED[slug], KEDO.reportedIn) == pub
@@ -207,7 +209,7 @@ def test_publication_identifiers(
     assert one(data, pub, KEDO.doi) == Literal(doi)
     assert [str(p) for p in data.objects(pub, KEDO.pmid)] == ([pmid] if pmid else [])
     assert [str(p) for p in data.objects(pub, KEDO.pmcid)] == ([pmcid] if pmcid else [])
-    assert one(data, pub, KEDO.journal) == Literal(journal)
+    assert [str(j) for j in data.objects(pub, KEDO.journal)] == ([journal] if journal else [])
     assert str(one(data, pub, DCTERMS.title)).startswith(title)
     see_also = {str(o) for o in data.objects(pub, RDFS.seeAlso)}
     assert f"https://doi.org/{doi}" in see_also
