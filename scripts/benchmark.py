@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -25,6 +27,7 @@ import threading
 import time
 from importlib.metadata import version
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -80,8 +83,10 @@ def synthetic_dataset(folder: Path, subjects: int = 20000) -> Path:
 class Server:
     """A server subprocess (waitress via the CLI module, or gunicorn)."""
 
-    def __init__(self, kind: str, dataset: Path, deadline: float, extra: dict[str, str]) -> None:
+    def __init__(self, kind: str, dataset: Path, deadline: float, extra: dict[str, str],
+                 root: Path = ROOT, poll: float = 0.2) -> None:
         self.port = free_port()
+        started = time.perf_counter()
         env = dict(os.environ)
         env.update({"KETAMINE_ED_KG_DATASET": str(dataset), "KETAMINE_ED_KG_PORT": str(self.port),
                     "KETAMINE_ED_KG_DEADLINE": str(deadline), "KETAMINE_ED_KG_LOG_LEVEL": "WARNING",
@@ -89,7 +94,7 @@ class Server:
         env.update(extra)
         env["KETAMINE_ED_KG_SERVER"] = kind
         # The production command itself: `ketamine-ed-kg serve` with the chosen server.
-        cmd = [str(Path(sys.executable).parent / "ketamine-ed-kg"), "--root", str(ROOT), "serve"]
+        cmd = [str(Path(sys.executable).parent / "ketamine-ed-kg"), "--root", str(root), "serve"]
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.endpoint = f"http://127.0.0.1:{self.port}/sparql"
@@ -98,9 +103,10 @@ class Server:
             try:
                 status, _ = one_request(self.port, "ASK {}", "application/sparql-results+json")
                 if status == 200:
+                    self.startup_seconds = time.perf_counter() - started
                     return
             except OSError:
-                time.sleep(0.2)
+                time.sleep(poll)
         raise RuntimeError(f"{kind} did not start")
 
     def stop(self) -> None:
@@ -207,14 +213,8 @@ def in_process(dataset: Path, query: str, accept: str, seconds: float) -> float:
     return n / (time.monotonic() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="load duration per query")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median kept)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    args = parser.parse_args()
-
+def run_service(args: argparse.Namespace) -> str:
+    """The SPARQL service part: throughput, latency and deadline accuracy through HTTP."""
     paths = project_paths(ROOT)
     result = build(paths)
     datasets = {"project": paths.build_dir / "dataset.nq"}
@@ -271,24 +271,23 @@ def main() -> None:
                 "p95": statistics.median(s["p95"] for s in samples),
                 "min": min(s["qps"] for s in samples), "max": max(s["qps"] for s in samples)}
     for d in deadlines.values():
-        side = sorted(d.pop("side"))  # type: ignore[arg-type]
+        side = sorted(cast("list[float]", d.pop("side")))
         d["side_n"] = len(side)
         d["side_p50"] = statistics.median(side) * 1000
         d["side_max"] = side[-1] * 1000
     args.load = (load_before, os.getloadavg())
     baseline = {name: in_process(datasets[ds], q, a, args.seconds / 2)
                 for name, (ds, q, a) in QUERIES.items()}
-    write_report(args.out, table, deadlines, baseline, result.counts, args)
+    return service_section(table, deadlines, baseline, result.counts, args)
 
 
-def write_report(out: Path, table: dict[str, dict[str, dict[str, float]]],
-                 deadlines: dict[str, dict[str, object]], baseline: dict[str, float],
-                 counts: dict[str, int], args: argparse.Namespace) -> None:
+def service_section(table: dict[str, dict[str, dict[str, float]]],
+                    deadlines: dict[str, dict[str, object]], baseline: dict[str, float],
+                    counts: dict[str, int], args: argparse.Namespace) -> str:
+    """The Markdown of the service section (``--only service``)."""
     labels = ["waitress", "gunicorn", "waitress, 4 query workers", "gunicorn, row_cap=0"]
     lines = [
-        "# SPARQL service benchmarks",
-        "",
-        "Written by `scripts/benchmark.py` (`make bench`); numbers from the last run.",
+        "## SPARQL service",
         "",
         f"- Machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}, pyoxigraph {version('pyoxigraph')}, "
@@ -306,7 +305,7 @@ def write_report(out: Path, table: dict[str, dict[str, dict[str, float]]],
         "- Last column: pyoxigraph alone in this process (query + native serialisation, no "
         "HTTP, no worker process), the ceiling for one core.",
         "",
-        "## Throughput and latency through HTTP",
+        "### Throughput and latency through HTTP",
         "",
         f"Median of {args.rounds} interleaved rounds: q/s [min-max over rounds] (p50 / p95 ms). "
         f"Load average before/after the run: {args.load[0][0]:.1f} / {args.load[1][0]:.1f} "
@@ -323,7 +322,7 @@ def write_report(out: Path, table: dict[str, dict[str, dict[str, float]]],
             cells.append(f"{s['qps']:.0f} [{s['min']:.0f}-{s['max']:.0f}] "
                          f"({s['p50']:.1f} / {s['p95']:.1f})" if s else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {baseline[name]:.0f} |")
-    lines += ["", "## Deadline accuracy", "",
+    lines += ["", "### Deadline accuracy", "",
               "A cross product (`" + CROSS + "`, about 10^16 solutions on the synthetic "
               "dataset: it would run for hours) sent with the 2 s deadline, twice per round, "
               "while a "
@@ -334,9 +333,8 @@ def write_report(out: Path, table: dict[str, dict[str, dict[str, float]]],
         stopped = ", ".join(f"{s:.3f}" for s in d["stopped"])  # type: ignore[attr-defined]
         lines.append(f"| {label} | {d['statuses']} | {stopped} | {d['side_n']}, "
                      f"{d['side_p50']:.1f}, {d['side_max']:.1f} |")
-    lines += ["", "## Choice", "", choice_text(table), ""]
-    out.write_text("\n".join(lines), encoding="utf-8")
-    print(f"wrote {out}")
+    lines += ["", "### Choice", "", choice_text(table)]
+    return "\n".join(lines)
 
 
 def choice_text(table: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -364,6 +362,219 @@ def choice_text(table: dict[str, dict[str, dict[str, float]]]) -> str:
             "single process is bound by one interpreter lock; the price is memory (each "
             "gunicorn process loads its own copy of the store). `server = \"waitress\"` "
             "remains for small machines." + probe_cost)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+STUDY_FILE = "graph/studies/mills-1998.ttl"
+"""The study file ``validate FILE`` is timed on: the largest study file."""
+
+_PRELUDE = """
+import json, sys, time
+from pathlib import Path
+from typing import cast
+from ketamine_ed_kg.paths import project_paths
+paths = project_paths(Path(sys.argv[1]))
+"""
+
+# Each step runs in a fresh interpreter, as the CLI does, so no cache (parsed shapes, a warm
+# JVM) carries over from one run to the next. The child times the call itself and prints one
+# JSON line; the parent times the whole process (interpreter start-up and imports included).
+PIPELINE_STEPS: dict[str, tuple[str, str]] = {
+    "build --force": ("rdflib parse + inference + four serialisations + N-Quads", """
+from ketamine_ed_kg.build import build
+t0 = time.perf_counter()
+result = build(paths, force=True)
+seconds = time.perf_counter() - t0
+detail = f"{sum(result.counts.values()) - result.counts.get('studies', 0)} triples written"
+"""),
+    "validate (whole graph)": ("`validate_project`: shapes + QC queries, every graph file", """
+from ketamine_ed_kg.validation import validate_project
+t0 = time.perf_counter()
+outcome = validate_project(paths)
+seconds = time.perf_counter() - t0
+detail = (f"{outcome.triples} triples, {outcome.count('Violation')} violations, "
+          f"{outcome.count('Warning')} warnings")
+"""),
+    f"validate {STUDY_FILE}": ("`validate_project` on one file, graph/shared as context", f"""
+from ketamine_ed_kg.validation import validate_project
+t0 = time.perf_counter()
+outcome = validate_project(paths, [paths.root / "{STUDY_FILE}"])
+seconds = time.perf_counter() - t0
+detail = f"{{outcome.triples}} triples, {{outcome.count('Violation')}} violations"
+"""),
+    "reason --ontology-only": ("HermiT on the ontology (`reasoning.reason`, JVM included)", """
+from ketamine_ed_kg.reasoning import reason
+t0 = time.perf_counter()
+result = reason(paths, include_data=False)
+seconds = time.perf_counter() - t0
+detail = (f"{result.triples} triples, consistent {result.consistent}, "
+          f"HermiT alone {result.timings['hermit']:.2f} s")
+"""),
+    "reason (ontology + graph)": ("HermiT on ontology + curated graph (`reasoning.reason`)", """
+from ketamine_ed_kg.reasoning import reason
+t0 = time.perf_counter()
+result = reason(paths)
+seconds = time.perf_counter() - t0
+detail = (f"{result.triples} triples, consistent {result.consistent}, "
+          f"HermiT alone {result.timings['hermit']:.2f} s")
+"""),
+    "stats": ("parse ontology + graph, count instances per class", """
+from ketamine_ed_kg.build import load_sources
+from ketamine_ed_kg.stats import class_counts
+t0 = time.perf_counter()
+ontology, data = load_sources(paths)
+rows = class_counts(ontology, data)
+seconds = time.perf_counter() - t0
+detail = f"{len(rows)} classes with instances"
+"""),
+}
+_REPORT = """
+print(json.dumps({"seconds": seconds, "detail": detail}))
+"""
+
+
+def snapshot(folder: Path) -> Path:
+    """A private copy of the inputs, so concurrent edits to graph/ cannot change a run midway."""
+    root = folder / "checkout"
+    for name in ("ontology", "graph", "shapes", "queries"):
+        shutil.copytree(ROOT / name, root / name)
+    return root
+
+
+def run_step(code: str, root: Path) -> tuple[float, float, str]:
+    """One step in a fresh interpreter: (seconds of the call, seconds of the process, detail)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _PRELUDE + code + _REPORT, str(root)],
+                          env=env, cwd=root, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"step failed:\n{done.stderr[-3000:]}")
+    payload = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(payload["seconds"]), wall, str(payload["detail"])
+
+
+def spread(samples: list[float]) -> str:
+    """Median [min-max] in seconds."""
+    return f"{statistics.median(samples):.2f} [{min(samples):.2f}-{max(samples):.2f}]"
+
+
+def run_pipeline(args: argparse.Namespace) -> str:
+    """The curation pipeline part: each command ``args.runs`` times, then server start-up."""
+    tmp = Path(tempfile.mkdtemp(prefix="ked-bench-pipeline-"))
+    root = snapshot(tmp)
+    load_before = os.getloadavg()
+    rows: list[tuple[str, str, list[float], list[float], str]] = []
+    for name, (what, code) in PIPELINE_STEPS.items():
+        calls: list[float] = []
+        walls: list[float] = []
+        detail = ""
+        for run_no in range(args.runs):
+            call, wall, detail = run_step(code, root)
+            calls.append(call)
+            walls.append(wall)
+            print(f"run {run_no + 1} {name:42} call {call:6.2f} s  process {wall:6.2f} s  "
+                  f"({detail})", flush=True)
+        rows.append((name, what, calls, walls, detail))
+    dataset = root / "build" / "dataset.nq"
+    startups: dict[str, list[float]] = {}
+    for run_no in range(args.runs):
+        for kind in ("gunicorn", "waitress"):
+            server = Server(kind, dataset, 2.0, {}, root=root, poll=0.01)
+            try:
+                startups.setdefault(kind, []).append(server.startup_seconds)
+            finally:
+                server.stop()
+            print(f"run {run_no + 1} serve ({kind}) answered after "
+                  f"{startups[kind][-1]:.2f} s", flush=True)
+    load_after = os.getloadavg()
+    shutil.rmtree(tmp, ignore_errors=True)
+    lines = [
+        "## Curation pipeline",
+        "",
+        f"Each command on a private copy of ontology/, graph/, shapes/ and queries/, {args.runs} "
+        "runs, each in a fresh Python process (as the CLI runs it: no cached shapes, a new JVM "
+        "for HermiT). \"call\" times the library function the command runs; \"process\" adds "
+        "interpreter start-up and imports. Median [min-max] in seconds. "
+        f"Load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f}.",
+        "",
+        f"- Machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, rdflib {version('rdflib')}, "
+        f"pyshacl {version('pyshacl')}, owlready2 {version('owlready2')} (HermiT), "
+        f"pyoxigraph {version('pyoxigraph')}.",
+        "",
+        "| command | what | call (s) | process (s) | last run |",
+        "|---|---|---|---|---|",
+    ]
+    for name, what, calls, walls, detail in rows:
+        lines.append(f"| `{name}` | {what} | {spread(calls)} | {spread(walls)} | {detail} |")
+    for kind, samples in startups.items():
+        lines.append(f"| `serve` ({kind}) | start-up until `/sparql` answers `ASK {{}}` "
+                     f"(dataset already built) | - | {spread(samples)} | polled every 10 ms |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the report
+
+SECTIONS = ("service", "pipeline")
+_BEGIN = "<!-- begin section: {} (rewritten by scripts/benchmark.py --only {}) -->"
+_END = "<!-- end section: {} -->"
+_HEADER = """# Benchmarks
+
+Written by `scripts/benchmark.py` (`make bench`). Each section holds the numbers of the last run
+of its own part: `--only service` or `--only pipeline` rewrites that section and keeps the other
+as it was.
+"""
+
+
+def read_sections(text: str) -> dict[str, str]:
+    """The delimited sections of an existing report.
+
+    A report written before the sections were delimited holds the service part alone; it is
+    kept, with its headings moved one level down, as the service section.
+    """
+    found: dict[str, str] = {}
+    for name in SECTIONS:
+        begin, end = _BEGIN.format(name, name), _END.format(name)
+        if begin in text and end in text:
+            found[name] = text.split(begin, 1)[1].split(end, 1)[0].strip("\n")
+    if not found and text.startswith("# SPARQL service benchmarks"):
+        body = text.split("\n", 1)[1]
+        body = "\n".join(("#" + line if line.startswith("## ") else line)
+                         for line in body.splitlines())
+        found["service"] = "## SPARQL service\n" + body.strip("\n")
+    return found
+
+
+def write_sections(out: Path, new: dict[str, str]) -> None:
+    """Replace the sections in ``new``, keep the others, and write the report."""
+    old = read_sections(out.read_text(encoding="utf-8")) if out.exists() else {}
+    merged = {**old, **new}
+    parts = [_HEADER]
+    for name in SECTIONS:
+        if name in merged:
+            parts.append(f"{_BEGIN.format(name, name)}\n{merged[name]}\n{_END.format(name)}\n")
+    out.write_text("\n".join(parts), encoding="utf-8")
+    print(f"wrote {out} ({', '.join(new)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("pipeline", "service", "all"), default="all",
+                        help="which part to run; only its section of the report is rewritten")
+    parser.add_argument("--seconds", type=float, default=4.0, help="load duration per query")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median kept)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per pipeline command")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+    sections: dict[str, str] = {}
+    if args.only in ("pipeline", "all"):
+        sections["pipeline"] = run_pipeline(args)
+    if args.only in ("service", "all"):
+        sections["service"] = run_service(args)
+    write_sections(args.out, sections)
 
 
 if __name__ == "__main__":
