@@ -1,7 +1,13 @@
 #!/usr/bin/env python
-"""Benchmark the SPARQL service through HTTP: waitress vs gunicorn, and deadline accuracy.
+"""Benchmark the SPARQL service through HTTP (waitress vs gunicorn, deadline accuracy) and the
+curation pipeline (build, validate, reason, stats, server start-up).
 
-Usage: ``python scripts/benchmark.py [--seconds S] [--clients N] [--out docs/benchmarks.md]``
+Usage: ``python scripts/benchmark.py [--only pipeline|service|all] [--seconds S] [--clients N]
+[--runs R] [--out docs/benchmarks.md]``. The report has one delimited section per part;
+``--only`` rewrites its own section and keeps the other as it was.
+
+Pipeline: each command runs ``--runs`` times (default 5) in a fresh interpreter on a private
+copy of the inputs; the report gives the median and the range.
 
 Each server runs as a separate process on 127.0.0.1 (as in production); the load comes from
 client threads with keep-alive connections in this process. For every server and query it
