@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, RDFS, XSD
 
 from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.loading import parse_file
@@ -161,3 +161,17 @@ def test_the_curated_graph_passes_every_query(
         parse_file(file, data)
     rows = run_qc(data + ontology, list(queries.values()))
     assert [(short(r.focus), short(r.source_shape)) for r in rows] == []
+
+
+def test_filled_in_template_values_pass(queries: dict[str, QcQuery], ontology: Graph) -> None:
+    """Seed 000: the Timek et al. case report, once its label is written from the source."""
+    data = _fixture("qc-template-placeholder-001")
+    query = queries["template-placeholder-violation"]
+    assert _rows(query, data, ontology) == ["ked:timek-2024"]
+    data.set((KED["timek-2024"], RDFS.label,
+              Literal("Timek et al. 2024 case report of psychotherapy-assisted IV ketamine",
+                      lang="en")))
+    assert _rows(query, data, ontology) == []
+    data.add((KED["example-2099"], RDF.type, KEDO.HumanStudy))
+    data.add((KED["example-2099"], KEDO.publicationYear, Literal(2030)))
+    assert _rows(query, data, ontology) == ["ked:example-2099"]
