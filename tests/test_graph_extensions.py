@@ -124,9 +124,8 @@ def test_schwartz_subgroup_outcomes_and_negative_affectivity(data: Graph) -> Non
     anr = KED["schwartz-2021-subgroup-anr"]
     assert one(data, KED["schwartz-2021-outcome-anr-sustained"], KEDO.outcomeForGroup) == anr
     constructs = {
-        one(data, o, KEDO.construct)
-        for o in data.objects(KED["schwartz-2021"], KEDO.hasOutcome)
-        if data.value(o, KEDO.construct) is not None
+        c for o in data.objects(KED["schwartz-2021"], KEDO.hasOutcome)
+        for c in data.objects(o, KEDO.construct)
     }
     assert KEDO.NegativeAffectivity in constructs
 
