@@ -115,3 +115,17 @@ def test_002_citing_sentences_back_only_what_002_says(data: Graph) -> None:
                 if data.value(node, prop) is not None:
                     problems.append(f"{claim} is about {node}, which has {prop}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_reviews_course_of_illness_findings_cite_the_review_only(data: Graph) -> None:
+    # 003: "More than 50 years of literature on EDs further suggests that less than half of
+    # sufferers achieve full remission, a third experience residual symptoms, and a fifth become
+    # chronically ill [86,87,88]". 002 gives the same shares for Solmi et al. 2024 (nearly
+    # 90 000 patients): those are the solmi-2024 findings, a different body of evidence.
+    for slug in ("course-full-remission", "course-residual-symptoms", "course-chronic-illness"):
+        sources = {data.value(c, KEDO.source) for c in data.subjects(KEDO.about, KED[slug])}
+        assert sources == {KED["source-003"]}, f"{slug}: {sources}"
+    for slug in ("solmi-2024-full-remission", "solmi-2024-persistent-symptoms",
+                 "solmi-2024-chronic"):
+        sources = {data.value(c, KEDO.source) for c in data.subjects(KEDO.about, KED[slug])}
+        assert sources == {KED["source-002"]}, f"{slug}: {sources}"
