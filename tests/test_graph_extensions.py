@@ -13,6 +13,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
+from graph_support import one
 from ketamine_ed_kg.build import load_sources
 from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
@@ -22,14 +23,6 @@ from ketamine_ed_kg.paths import ProjectPaths
 def data(paths: ProjectPaths) -> Graph:
     ontology, graph = load_sources(paths, lambda _: None)
     return ontology + graph
-
-
-def one(graph: Graph, subject: Any, predicate: URIRef) -> Any:
-    """The single value of ``predicate`` on ``subject`` as a Python value (fails if not one)."""
-    values = list(graph.objects(subject, predicate))
-    assert len(values) == 1, f"{subject} has {len(values)} values for {predicate}"
-    value = values[0]
-    return value.toPython() if isinstance(value, Literal) else value
 
 
 def types(graph: Graph, node: Any) -> set[Any]:

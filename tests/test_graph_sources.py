@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
+from graph_support import one
 from ketamine_ed_kg.build import load_sources
 from ketamine_ed_kg.namespaces import CITO, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
@@ -29,14 +29,6 @@ def loaded(paths: ProjectPaths) -> tuple[Graph, Graph]:
 @pytest.fixture(scope="module")
 def data(loaded: tuple[Graph, Graph]) -> Graph:
     return loaded[1]
-
-
-def one(graph: Graph, subject: Any, predicate: URIRef) -> Any:
-    """The single value of ``predicate`` on ``subject`` as a Python value (fails if not one)."""
-    values = list(graph.objects(subject, predicate))
-    assert len(values) == 1, f"{subject} has {len(values)} values for {predicate}"
-    value = values[0]
-    return value.toPython() if isinstance(value, Literal) else value
 
 
 def subclasses(ontology: Graph, cls: URIRef) -> set[URIRef]:
