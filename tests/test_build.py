@@ -17,6 +17,7 @@ from ketamine_ed_kg.cli import cli
 from ketamine_ed_kg.inference import infer
 from ketamine_ed_kg.namespaces import (
     GRAPH_ASSERTED,
+    GRAPH_INFERRED,
     GRAPH_ONTOLOGY,
     KED,
     KEDO,
@@ -59,6 +60,8 @@ def test_dataset_has_three_named_graphs(checkout: ProjectPaths) -> None:
     names = {q.graph_name.value for q in quads if isinstance(q.graph_name, pyoxigraph.NamedNode)}
     assert GRAPH_ONTOLOGY in names
     assert (GRAPH_ASSERTED in names) == bool(checkout.graph_files())
+    # Curated studies are typed HumanStudy etc., so the closure always adds kedo:Study types.
+    assert (GRAPH_INFERRED in names) == bool(checkout.graph_files())
     assert any(
         q.graph_name.value == GRAPH_ONTOLOGY
         and q.subject.value == "https://w3id.org/ketamine-ed/ontology"
@@ -141,3 +144,16 @@ def test_cli_reports_a_turtle_syntax_error_with_file_and_line(
     err = capsys.readouterr().err
     assert "broken-2000.ttl" in err and "syntax error" in err
     assert ":4" in err or "line 4" in err
+
+
+def test_a_half_written_manifest_means_rebuild(checkout: ProjectPaths) -> None:
+    build(checkout)
+    (checkout.build_dir / "manifest.json").write_text('{"digest": "ab', encoding="utf-8")
+    assert build(checkout).rebuilt
+
+
+def test_a_missing_file_is_not_reported_as_a_syntax_error(tmp_path: Path) -> None:
+    from ketamine_ed_kg.loading import parse_file
+
+    with pytest.raises(FileNotFoundError):
+        parse_file(tmp_path / "absent.ttl")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
@@ -78,12 +79,26 @@ def load_sources(paths: ProjectPaths, progress: Progress = _quiet) -> tuple[Grap
     return ontology, data
 
 
-def read_manifest(paths: ProjectPaths) -> dict[str, object] | None:
-    """The manifest of the last build, or None."""
-    manifest = paths.build_dir / MANIFEST_FILE
+class Manifest(TypedDict):
+    """``build/manifest.json``: what the last build wrote, and from which sources."""
+
+    digest: str
+    version: str
+    built: str
+    files: list[str]
+    counts: dict[str, int]
+
+
+def read_manifest(build_dir: Path) -> Manifest | None:
+    """The manifest of the last build in ``build_dir``, or None if there is none (or it is
+    unreadable)."""
+    manifest = build_dir / MANIFEST_FILE
     if not manifest.exists():
         return None
-    loaded: dict[str, object] = json.loads(manifest.read_text(encoding="utf-8"))
+    try:
+        loaded: Manifest = json.loads(manifest.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None  # a half-written manifest only means "rebuild"
     return loaded
 
 
@@ -99,19 +114,19 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _qui
     """Build the release files, unless they are already up to date with the sources."""
     start = time.perf_counter()
     digest = sources_digest(paths)
-    manifest = read_manifest(paths)
+    manifest = read_manifest(paths.build_dir)
     if (
         not force
         and manifest is not None
         and manifest.get("digest") == digest
-        and all((paths.build_dir / str(f)).exists() for f in manifest.get("files", []))  # type: ignore[attr-defined]
+        and all((paths.build_dir / f).exists() for f in manifest.get("files", []))
     ):
         progress("build is up to date")
         return BuildResult(
             digest=digest,
-            version=str(manifest["version"]),
-            files=[paths.build_dir / str(f) for f in manifest["files"]],  # type: ignore[attr-defined]
-            counts=dict(manifest["counts"]),  # type: ignore[call-overload]
+            version=manifest["version"],
+            files=[paths.build_dir / f for f in manifest["files"]],
+            counts=dict(manifest["counts"]),
             seconds=time.perf_counter() - start,
             rebuilt=False,
         )
@@ -162,7 +177,7 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _qui
         "studies": len(set((data + inferred).subjects(RDF.type, KEDO.Study))),
     }
     seconds = time.perf_counter() - start
-    manifest_out = {
+    manifest_out: Manifest = {
         "digest": digest,
         "version": version,
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -192,4 +207,4 @@ def _atomic_write(path: Path, payload: bytes) -> None:
     tmp.replace(path)
 
 
-__all__ = ["BuildResult", "build", "dataset_file", "load_sources", "read_manifest"]
+__all__ = ["BuildResult", "Manifest", "build", "dataset_file", "load_sources", "read_manifest"]

@@ -10,8 +10,10 @@ import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from xml.sax import SAXParseException
 
 from rdflib import Graph
+from rdflib.exceptions import ParserError
 
 from .errors import SourceParseError
 from .namespaces import PREFIXES
@@ -36,10 +38,11 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     )
     try:
         graph.parse(path, format=fmt)
-    except Exception as exc:  # rdflib raises many unrelated types for syntax errors
-        # Why broad: rdflib's parsers raise BadSyntax, SyntaxError, ValueError or
-        # ParserError depending on the format; every one of them means "this file is broken",
-        # and we convert it at once into a single error type that names the file.
+    except (SyntaxError, ParserError, SAXParseException, ValueError) as exc:
+        # rdflib's parsers signal a broken file with BadSyntax (a SyntaxError) for Turtle,
+        # ParserError for N-Triples, SAXParseException for RDF/XML and ValueError for bad
+        # literals or JSON; each becomes one error type that names the file and line. Other
+        # exceptions (a missing file, a bug) propagate unchanged.
         text = str(exc)
         match = _LINE_RE.search(text)
         raise SourceParseError(path, int(match.group(1)) if match else None, text) from exc

@@ -14,7 +14,6 @@ writable sink and never touches individual rows in Python.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
+from .build import read_manifest
 from .errors import BuildMissingError, KedError
 
 # Names (stable, picklable) of the serialisations a job can ask for.
@@ -141,19 +141,16 @@ def dataset_version(dataset: Path) -> DatasetVersion:
     """Read ``manifest.json`` beside the dataset (build output) or hash the file itself."""
     if not dataset.exists():
         raise BuildMissingError(f"{dataset} is missing: run `ketamine-ed-kg build` first")
-    manifest = dataset.parent / "manifest.json"
     mtime = datetime.fromtimestamp(int(dataset.stat().st_mtime), UTC)
-    if manifest.exists():
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        if data.get("digest") and "dataset.nq" in data.get("files", [dataset.name]):
-            built = data.get("built")
-            modified = mtime
-            if isinstance(built, str):
-                try:
-                    modified = datetime.strptime(built, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-                except ValueError:
-                    pass
-            return DatasetVersion(str(data["digest"])[:32], str(data.get("version", "")), modified)
+    manifest = read_manifest(dataset.parent)
+    if manifest and manifest.get("digest") and dataset.name in manifest.get("files", []):
+        modified = mtime
+        try:
+            built = datetime.strptime(manifest["built"], "%Y-%m-%dT%H:%M:%SZ")
+            modified = built.replace(tzinfo=UTC)
+        except (KeyError, ValueError):
+            pass
+        return DatasetVersion(manifest["digest"][:32], manifest.get("version", ""), modified)
     digest = hashlib.sha256()
     with dataset.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
