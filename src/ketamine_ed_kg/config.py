@@ -26,7 +26,21 @@ CONFIG_FILE_ENV = ENV_PREFIX + "CONFIG"
 
 
 def _default_workers() -> int:
-    return max(2, os.cpu_count() or 2)
+    return max(4, 2 * (os.cpu_count() or 2))
+
+
+def _machine_memory() -> int:
+    """Physical memory in bytes (Linux ``sysconf``), or 8 GiB where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def default_query_memory(processes: int, workers: int) -> int:
+    """Per-query memory cap sized to the machine: every query process at its cap together
+    uses at most half the physical memory (at least 256 MiB each)."""
+    return max(256 << 20, _machine_memory() // (2 * max(1, processes * workers)))
 
 
 @dataclass(frozen=True)
@@ -44,9 +58,10 @@ class ServiceConfig:
     server: str = "gunicorn"
     """Production WSGI server: ``gunicorn`` (chosen by measurement, docs/benchmarks.md) or
     ``waitress`` (one process: half the memory)."""
-    processes: int = 2
-    """HTTP server processes (gunicorn workers); each holds its own app and query workers."""
-    threads: int = 8
+    processes: int = 1
+    """HTTP server processes (gunicorn workers); each holds its own app and query workers.
+    One by default, so that every request can use any free query process."""
+    threads: int = 32
     """HTTP threads per process that accept requests and stream results."""
     workers: int = field(default_factory=_default_workers)
     """Query processes; each one can be killed at a deadline without harming the others."""
@@ -55,7 +70,31 @@ class ServiceConfig:
     row_cap: int = 10000
     """Most solutions a query may return (0: no cap); a capped result says so in headers."""
     max_request_bytes: int = 1_000_000
-    """Largest request body or query string accepted (413 beyond)."""
+    """Largest request body accepted (413 beyond)."""
+    max_request_line: int = 8190
+    """Longest request line (method, URL, version) in bytes: 414 beyond (use POST)."""
+    max_header_bytes: int = 16384
+    """Largest single header field, and the most header fields are 100: 431 beyond."""
+    request_read_timeout: float = 10.0
+    """Seconds a client has to send its request line and headers (slow clients are cut)."""
+    max_query_memory: int = 0
+    """Bytes of memory one query process may add while evaluating a query; 0: sized to the
+    machine (:func:`default_query_memory`). Over it the query stops with a clear error."""
+    max_query_depth: int = 200
+    """Deepest nesting of groups, sub-queries, parentheses and function calls a query may
+    have (400 beyond); kept well below the depth at which the engine overflows its stack."""
+    max_operator_chain: int = 1000
+    """Longest chain of binary operators (``||``, ``&&``, ``+``, ...) or ``UNION`` / ``/``
+    in one expression or pattern (400 beyond), for the same reason."""
+    per_client_queries: int = 2
+    """Queries one client (remote address and User-Agent, as WDQS counts them) may run at
+    once; more get 429 with Retry-After."""
+    allow_unsandboxed: bool = False
+    """Start even where the operating system cannot forbid query processes to open network
+    connections (no seccomp). Refused by default."""
+    trusted_hosts: tuple[str, ...] = ()
+    """Host header values the service may reflect in absolute URLs when ``public_url`` is
+    unset; any other Host gets URLs built from ``host:port``."""
     union_default_graph: bool = True
     """Default graph = union of all named graphs (else the store's own default graph)."""
     inferred_graph: str = GRAPH_INFERRED
@@ -69,7 +108,8 @@ class ServiceConfig:
     """``Access-Control-Allow-Origin`` value; empty string disables CORS headers."""
     gzip: bool = True
     public_url: str | None = None
-    """Endpoint IRI to advertise (``sd:endpoint``); default: derived from the request."""
+    """Endpoint IRI to advertise (``sd:endpoint``); default: derived from ``host:port``, or
+    from the request's Host when it is one of ``trusted_hosts``."""
     log_level: str = "INFO"
 
     def dataset_path(self, paths: ProjectPaths | None = None) -> Path:
@@ -77,6 +117,10 @@ class ServiceConfig:
         if self.dataset is not None:
             return self.dataset
         return (paths or project_paths()).build_dir / "dataset.nq"
+
+    def query_memory(self) -> int:
+        """The effective per-query memory cap in bytes."""
+        return self.max_query_memory or default_query_memory(self.processes, self.workers)
 
     def disk_store_path(self) -> Path:
         """Where the on-disk store lives."""
@@ -125,11 +169,18 @@ def _validate(config: ServiceConfig) -> ServiceConfig:
     if config.server not in ("waitress", "gunicorn"):
         raise ConfigError(
             f"configuration server: expected waitress or gunicorn, got {config.server!r}")
-    for name in ("workers", "threads", "processes"):
+    for name in ("workers", "threads", "processes", "per_client_queries", "max_query_depth",
+                 "max_operator_chain"):
         if getattr(config, name) < 1:
             raise ConfigError(f"configuration {name}: must be at least 1")
     if config.deadline <= 0:
         raise ConfigError("configuration deadline: must be a positive number of seconds")
+    if config.max_query_memory < 0 or config.request_read_timeout <= 0:
+        raise ConfigError("configuration max_query_memory / request_read_timeout: must not "
+                          "be negative")
+    if not 256 <= config.max_request_line <= 8190:
+        raise ConfigError("configuration max_request_line: must be from 256 to 8190 bytes "
+                          "(gunicorn's own limit)")
     if config.row_cap < 0 or config.max_request_bytes < 1:
         raise ConfigError("configuration row_cap / max_request_bytes: must not be negative")
     if not 0 < config.port < 65536:
