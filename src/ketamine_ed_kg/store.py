@@ -16,16 +16,19 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
 
 from .build import read_manifest
 from .errors import BuildMissingError, KedError
+
+if TYPE_CHECKING:
+    from .query_plan import PublicRequest
 
 # Names (stable, picklable) of the serialisations a job can ask for.
 RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
@@ -71,11 +74,14 @@ class RowBound:
 
 
 class QueryError(KedError):
-    """The engine rejected a query; ``kind`` picks the HTTP status."""
+    """A query process refused or failed a query; ``kind`` picks the HTTP status in the one
+    table of ``server/errors.py`` (``syntax``, ``limit``, ``evaluation``, ``policy``,
+    ``update``, ``not-acceptable``, ``memory``, ``engine-defect``, ``crash``, ``internal``, ...).
+    """
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # "syntax" (400), "evaluation" (400), "internal" (500)
+        self.kind = kind
         self.message = message
 
 
@@ -87,12 +93,18 @@ class Overloaded(KedError):
     """No worker became free before the deadline."""
 
 
+class ClientGone(KedError):
+    """The client disconnected while its query ran; the query was cancelled."""
+
+
 @dataclass(frozen=True)
 class Job:
     """One unit of work for the store. Plain data, so it can cross a process boundary."""
 
     kind: str
-    """``query`` or ``dump``."""
+    """``query`` (trusted, from the service itself), ``request`` (a client's query, planned in
+    the query process: :mod:`ketamine_ed_kg.query_plan`), ``check`` (plan only: is the request
+    valid?) or ``dump``."""
     query: str = ""
     probe: str | None = None
     """Query whose non-empty answer means the row cap cut the result."""
@@ -104,6 +116,8 @@ class Job:
     result_format: str = "json"
     rdf_format: str = "turtle"
     base_iri: str | None = None
+    request: PublicRequest | None = None
+    """The client's request, for ``request`` and ``check`` jobs."""
 
 
 @dataclass
@@ -119,8 +133,10 @@ class JobResult:
 class QueryService(Protocol):
     """What the protocol code needs from a store."""
 
-    def run(self, job: Job, deadline: float) -> JobResult:
-        """Start ``job``; raise QueryError, DeadlineExceeded or Overloaded."""
+    def run(self, job: Job, deadline: float,
+            cancelled: Callable[[], bool] | None = None) -> JobResult:
+        """Start ``job``; raise QueryError, DeadlineExceeded, Overloaded or ClientGone
+        (``cancelled`` is polled while the job runs; True stops it)."""
         ...
 
     def close(self) -> None:
@@ -308,6 +324,7 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-__all__ = ["QUAD_FORMATS", "RDF_FORMATS", "RESULT_FORMATS", "DatasetVersion", "DeadlineExceeded",
+__all__ = ["QUAD_FORMATS", "RDF_FORMATS", "RESULT_FORMATS", "ClientGone", "DatasetVersion",
+           "DeadlineExceeded",
            "Job", "JobResult", "OxigraphStore", "Overloaded", "QueryError", "QueryService",
            "dataset_version", "open_store"]

@@ -21,6 +21,7 @@ from flask import Flask, current_app
 
 from ..config import ServiceConfig, load_config
 from ..store import DatasetVersion, Job, QueryService, dataset_version
+from .fairness import ClientLimiter
 
 
 @dataclass
@@ -31,6 +32,9 @@ class ServiceState:
     service: QueryService
     graphs: set[str]
     version: DatasetVersion
+    limiter: ClientLimiter
+    federation: QueryService | None = None
+    """Unsealed query processes for allow-listed SERVICE calls (None: no allow-list)."""
     cache: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,9 +69,14 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     version = dataset_version(cfg.dataset_path())
     pool = WorkerPool(cfg)
     atexit.register(pool.close)
+    federation: WorkerPool | None = None
+    if cfg.allowed_service_prefixes:
+        federation = WorkerPool(cfg, sealed=False, workers=max(1, cfg.workers // 2))
+        atexit.register(federation.close)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
-    app.extensions["ketamine_ed_kg"] = ServiceState(cfg, pool, set(pool.graphs), version)
+    app.extensions["ketamine_ed_kg"] = ServiceState(
+        cfg, pool, set(pool.graphs), version, ClientLimiter(cfg.per_client_queries), federation)
     errors.register(app)
     http.install(app, cfg)
     app.register_blueprint(protocol.bp)
@@ -83,6 +92,8 @@ def close_app(app: Flask) -> None:
     """Stop the app's worker processes (tests and the CLI call this on shutdown)."""
     found: ServiceState = app.extensions["ketamine_ed_kg"]
     found.service.close()
+    if found.federation is not None:
+        found.federation.close()
 
 
 __all__ = ["ServiceState", "close_app", "create_app", "state"]

@@ -1,17 +1,76 @@
 """Error responses: the right status and a readable plain-text body.
 
-Each failure the protocol knows about raises :class:`ApiError` with its status. Anything else
-is a bug: it is logged with its traceback and answered with a 500, never disguised as a 400.
+Each failure the protocol knows about raises :class:`ApiError` with its status; failures that
+come from the store are turned into one by :func:`api_error`, through the one table
+:data:`STATUS_BY_KIND`. Anything else is a bug: it is logged with its traceback and answered
+with a 500, never disguised as a 400.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..errors import KedError
+from ..store import ClientGone, DeadlineExceeded, Overloaded, QueryError
+
 log = logging.getLogger("ketamine_ed_kg.server")
+
+STATUS_BY_KIND: dict[str, int] = {
+    "syntax": 400,          # the query does not parse
+    "limit": 400,           # nesting or operator chain over max_query_depth / _operator_chain
+    "evaluation": 400,      # the query parses but fails while it runs
+    "unsupported": 400,     # e.g. an unknown extension function
+    "engine-defect": 400,   # a known defect of the query engine; the message names it
+    "update": 403,          # SPARQL Update on this read-only endpoint
+    "policy": 403,          # SERVICE, or a graph this store does not hold
+    "federate": 403,        # an allow-listed SERVICE, but no federation processes run
+    "not-acceptable": 406,  # no offered format matches Accept / format=
+    "memory": 503,          # the query went over max_query_memory and was stopped
+    "killed": 503,          # its query process was killed from outside (operator, OOM killer)
+    "crash": 500,           # a query process died for an unknown reason: a bug
+    "internal": 500,        # an unexpected exception in a query process: a bug
+}
+"""HTTP status for each ``QueryError.kind`` (SPARQL 1.1 Protocol: 400 for a query the
+service will not run as sent, 500 only for the service's own failures)."""
+
+LOG_QUERY_CHARS = 2048
+
+
+def loggable(text: str) -> str:
+    """A query as one log line: at most 2 KiB, newlines and control characters escaped."""
+    head = json.dumps(text[:LOG_QUERY_CHARS], ensure_ascii=False)[1:-1]
+    if len(text) > LOG_QUERY_CHARS:
+        head += f"... ({len(text)} characters in all)"
+    return head
+
+
+def api_error(exc: KedError, *, deadline: float, query: str = "") -> ApiError:
+    """The response for a failure reported by the query service."""
+    if isinstance(exc, DeadlineExceeded):
+        return ApiError(503, f"the query did not finish within its deadline of {deadline:g} s "
+                             "and was stopped; make it more selective or add a LIMIT",
+                        {"Retry-After": "5"})
+    if isinstance(exc, Overloaded):
+        return ApiError(503, f"the service is busy: {exc}", {"Retry-After": "2"})
+    if isinstance(exc, ClientGone):
+        return ApiError(503, str(exc))
+    if isinstance(exc, QueryError):
+        status = STATUS_BY_KIND.get(exc.kind, 500)
+        if status == 503:
+            return ApiError(503, exc.message,
+                            {"Retry-After": "5"} if exc.kind == "killed" else None)
+        if status >= 500:
+            log.error("query failed inside the engine (%s): %s\nquery: %s", exc.kind,
+                      exc.message[-4000:], loggable(query))
+            return ApiError(500, "the query engine failed on this query; this is a bug and it "
+                                 "has been logged")
+        return ApiError(status, exc.message)
+    log.error("query service failure: %s\nquery: %s", exc, loggable(query))
+    return ApiError(500, "internal server error: this is a bug and it has been logged")
 
 
 class ApiError(Exception):
@@ -59,4 +118,4 @@ def register(app: Flask) -> None:
         return error_response(500, "internal server error: this is a bug and it has been logged")
 
 
-__all__ = ["ApiError", "error_response", "register"]
+__all__ = ["STATUS_BY_KIND", "ApiError", "api_error", "error_response", "loggable", "register"]

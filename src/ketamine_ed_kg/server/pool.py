@@ -1,10 +1,16 @@
-"""A pool of query worker processes that can be killed at a deadline.
+"""A pool of query worker processes that can be killed at a deadline, and that heals itself.
 
 This is the :class:`~ketamine_ed_kg.store.QueryService` the app uses. A request thread takes
 an idle worker, sends it the job and waits for frames with a timeout equal to the time left.
-If the deadline passes, the worker is killed with SIGKILL (which really stops pyoxigraph, unlike
-a Python-level timeout) and the zygote forks a replacement, so other clients keep being served
-by the remaining workers.
+If the deadline passes, or the client goes away, the worker is killed with SIGKILL (which
+really stops pyoxigraph, unlike a Python-level timeout) and the zygote forks a replacement, so
+other clients keep being served by the remaining workers.
+
+Healing: an idle worker found dead (killed from outside, or taken down with its zygote) is
+replaced before any job is sent to it; a job whose worker dies before acknowledging it is
+retried on a fresh one; a dead zygote is restarted (it reloads the store). A worker that dies
+*while* running a job is reported with the reason read from its error log (memory cap, engine
+defect, crash), never retried: the same query would take the next worker down too.
 """
 
 from __future__ import annotations
@@ -14,22 +20,54 @@ import logging
 import os
 import pickle
 import queue
+import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import ServiceConfig
 from ..errors import KedError
-from ..store import DeadlineExceeded, Job, JobResult, Overloaded, QueryError
+from ..store import ClientGone, DeadlineExceeded, Job, JobResult, Overloaded, QueryError
 from .framing import PeerGone, recv_frame, send_frame
 
 log = logging.getLogger(__name__)
+
+CANCEL_POLL = 0.1
+"""Seconds between checks that the client is still there while a query runs."""
+START_ATTEMPTS = 3
+"""Workers tried for one job when each dies before acknowledging it."""
+LOG_TAIL = 8192
+
+
+def classify_crash(log_tail: str, memory_cap: int) -> tuple[str, str]:
+    """The ``QueryError`` kind and client message for a worker that died running a query.
+
+    Rust writes ``memory allocation of N bytes failed`` before aborting when an allocation
+    fails under ``RLIMIT_AS``; Python raises MemoryError (reported by the worker itself);
+    faulthandler writes ``Fatal Python error: Segmentation fault`` for a stack overflow.
+    """
+    if "memory allocation of" in log_tail or "MemoryError" in log_tail:
+        return "memory", (f"the query needed more than {memory_cap >> 20} MiB of memory "
+                          "(max_query_memory) and was stopped; make it more selective")
+    if "Segmentation fault" in log_tail or "Stack overflow" in log_tail:
+        return "crash", "the query engine crashed on this query (segmentation fault)"
+    if not log_tail.strip():
+        # SIGKILL from outside (an operator, the OOM killer) leaves no trace in the log.
+        return "killed", "the query process was stopped from outside while running this query"
+    return "crash", "the query process died while running this query"
+
+
+class _WorkerDied(Exception):
+    """The worker's socket closed: the process is gone."""
 
 
 @dataclass
@@ -44,17 +82,52 @@ class _Worker:
             pass
         self.sock.close()
 
+    def alive(self) -> bool:
+        """False when the process has gone (its end of the socket pair closed)."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if not poller.poll(0):
+            return True
+        try:
+            return bool(self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
 
 class WorkerPool:
-    """Zygote plus ``config.workers`` forked query processes."""
+    """Zygote plus ``config.workers`` forked query processes.
 
-    def __init__(self, config: ServiceConfig) -> None:
+    ``sealed=False`` builds the operator's federation pool (only started when
+    ``allowed_service_prefixes`` is set): its processes may open connections, and they only
+    ever get queries whose every SERVICE target the sealed parse found allow-listed.
+    """
+
+    def __init__(self, config: ServiceConfig, *, sealed: bool = True,
+                 workers: int | None = None) -> None:
         self.config = config
+        self.sealed = sealed
+        self._size = workers or config.workers
         self._lock = threading.Lock()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._all: dict[int, _Worker] = {}
         self._closed = False
         self.kills = 0
+        self.zygote_starts = 0
+        self._log_dir = Path(tempfile.mkdtemp(prefix="ketamine-ed-kg-workers-"))
+        try:
+            self.graphs: list[str] = self._start_zygote()
+            for _ in range(self._size):
+                self._idle.put(self._spawn())
+        except BaseException:
+            self.close()
+            raise
+
+    # -- processes --------------------------------------------------------------------
+
+    def _start_zygote(self) -> list[str]:
+        """Start (or restart) the zygote and wait until it holds the store."""
         parent_end, child_end = socket.socketpair()
         self._zygote = subprocess.Popen(
             [sys.executable, "-m", "ketamine_ed_kg.server.zygote", str(child_end.fileno())],
@@ -62,96 +135,177 @@ class WorkerPool:
         )
         child_end.close()
         self._ctl = parent_end
-        dataset = config.dataset_path()
+        self.zygote_starts += 1
+        cfg = self.config
         send_frame(self._ctl, b"C", json.dumps({
-            "dataset": str(dataset),
-            "store": config.store,
-            "store_path": str(config.disk_store_path()) if config.store == "disk" else None,
+            "dataset": str(cfg.dataset_path()),
+            "store": cfg.store,
+            "store_path": str(cfg.disk_store_path()) if cfg.store == "disk" else None,
+            "seal": self.sealed,
+            "allow_unsandboxed": cfg.allow_unsandboxed,
+            "memory": cfg.query_memory(),
+            "log_dir": str(self._log_dir),
         }).encode())
         try:
             kind, payload = recv_frame(self._ctl)
-        except PeerGone as exc:
+        except (PeerGone, OSError) as exc:
             self._zygote.wait()
             raise KedError("the store process exited while loading the dataset") from exc
         if kind != b"R":
-            self.close()
             raise KedError(json.loads(payload)["message"])
-        self.graphs: list[str] = json.loads(payload)["graphs"]
-        for _ in range(config.workers):
-            self._idle.put(self._spawn())
+        ready = json.loads(payload)
+        if self.sealed and not ready.get("sealed"):
+            log.warning("query processes are NOT sealed off the network (allow_unsandboxed)")
+        graphs: list[str] = ready["graphs"]
+        return graphs
 
     def _spawn(self) -> _Worker:
+        """A fresh worker from the zygote, restarting the zygote if it has died."""
         with self._lock:
-            send_frame(self._ctl, b"S")
-            message, fds, _flags, _addr = socket.recv_fds(self._ctl, 8, 1)
-            if len(message) != 8 or not fds:
-                raise KedError("the store process did not hand over a worker")
-            worker = _Worker(int.from_bytes(message, "big"), socket.socket(fileno=fds[0]))
-            self._all[worker.pid] = worker
-            return worker
+            for attempt in range(2):
+                if self._zygote.poll() is not None or attempt:
+                    log.warning("the store process (zygote) died; restarting it")
+                    self._ctl.close()
+                    self._stop_zygote()
+                    self._start_zygote()
+                try:
+                    send_frame(self._ctl, b"S")
+                    message, fds, _flags, _addr = socket.recv_fds(self._ctl, 8, 1)
+                except OSError:
+                    continue
+                if len(message) == 8 and fds:
+                    worker = _Worker(int.from_bytes(message, "big"), socket.socket(fileno=fds[0]))
+                    self._all[worker.pid] = worker
+                    return worker
+            raise KedError("the store process could not fork a query worker")
+
+    def _log_path(self, worker: _Worker) -> Path:
+        return self._log_dir / f"worker-{worker.pid}.log"
 
     def _discard(self, worker: _Worker) -> None:
-        """Kill a worker (stuck past its deadline, or abandoned mid-stream) and replace it."""
+        """Kill a worker (stuck past its deadline, abandoned, or dead) and replace it."""
         worker.kill()
+        self._log_path(worker).unlink(missing_ok=True)
         self._all.pop(worker.pid, None)
         self.kills += 1
         if not self._closed:
             self._idle.put(self._spawn())
 
-    def run(self, job: Job, deadline: float) -> JobResult:
+    def _take(self, deadline: float) -> _Worker:
+        """An idle worker that is alive (dead ones found on the way are replaced)."""
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                worker = self._idle.get(timeout=max(remaining, 0.001))
+            except queue.Empty:
+                raise Overloaded("every query worker stayed busy until the deadline") from None
+            if worker.alive():
+                return worker
+            log.warning("query worker %d was found dead while idle; replacing it", worker.pid)
+            self._discard(worker)
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def run(self, job: Job, deadline: float,
+            cancelled: Callable[[], bool] | None = None) -> JobResult:
         """Run ``job`` on a free worker; ``deadline`` is an absolute ``time.monotonic()``."""
-        remaining = deadline - time.monotonic()
+        payload = pickle.dumps(job)
+        for _attempt in range(START_ATTEMPTS):
+            worker = self._take(deadline)
+            try:
+                worker.sock.settimeout(None)
+                send_frame(worker.sock, b"J", payload)
+                kind, _ = self._recv(worker, deadline, cancelled)
+            except (_WorkerDied, OSError):
+                log.warning("query worker %d died before starting a job; retrying", worker.pid)
+                self._discard(worker)
+                continue
+            except BaseException:
+                self._discard(worker)
+                raise
+            if kind != b"A":
+                self._discard(worker)
+                raise KedError(f"unexpected frame {kind!r} from a query worker")
+            break
+        else:
+            raise Overloaded("query workers kept dying before they could start the query")
         try:
-            worker = self._idle.get(timeout=max(remaining, 0.001))
-        except queue.Empty:
-            raise Overloaded("every query worker stayed busy until the deadline") from None
-        try:
-            worker.sock.settimeout(None)
-            send_frame(worker.sock, b"J", pickle.dumps(job))
-            kind, payload = self._recv(worker, deadline)
+            kind, payload = self._recv(worker, deadline, cancelled)
+        except _WorkerDied:
+            error = self._crash_report(worker)
+            self._discard(worker)
+            raise error from None
         except BaseException:
             self._discard(worker)
             raise
-        if kind == b"F":
+        if kind in (b"F", b"P"):
             self._idle.put(worker)
+            if kind == b"P":
+                return JobResult(json.loads(payload), iter(()), lambda: None)
             failure = json.loads(payload)
             raise QueryError(failure["kind"], failure["message"])
         if kind != b"H":
             self._discard(worker)
             raise KedError(f"unexpected frame {kind!r} from a query worker")
-        meta = json.loads(payload)
+        return self._stream(worker, json.loads(payload), deadline)
+
+    def _stream(self, worker: _Worker, meta: dict[str, Any], deadline: float) -> JobResult:
         state = {"done": False}
+
+        def finish(keep: bool) -> None:
+            state["done"] = True
+            if keep:
+                self._idle.put(worker)
 
         def body() -> Iterator[bytes]:
             try:
                 while True:
-                    frame, data = self._recv(worker, deadline)
+                    try:
+                        frame, data = self._recv(worker, deadline)
+                    except _WorkerDied:
+                        error = self._crash_report(worker)
+                        raise error from None
                     if frame == b"D":
                         yield data
                     elif frame == b"E":
-                        state["done"] = True
-                        self._idle.put(worker)
+                        finish(True)
                         return
                     elif frame == b"X":
-                        state["done"] = True
-                        self._idle.put(worker)
+                        finish(True)
                         failure = json.loads(data)
                         raise QueryError(failure["kind"], failure["message"])
                     else:
                         raise KedError(f"unexpected frame {frame!r} from a query worker")
             finally:
                 if not state["done"]:
-                    state["done"] = True
+                    finish(False)
                     self._discard(worker)
 
         def abandon() -> None:
             if not state["done"]:
-                state["done"] = True
+                finish(False)
                 self._discard(worker)
 
         return JobResult(meta, body(), abandon)
 
-    def _recv(self, worker: _Worker, deadline: float) -> tuple[bytes, bytes]:
+    def _recv(self, worker: _Worker, deadline: float,
+              cancelled: Callable[[], bool] | None = None) -> tuple[bytes, bytes]:
+        """Next frame from ``worker``, within the deadline, checking ``cancelled`` meanwhile.
+
+        The wait for the first byte is a ``poll`` (so checking the client never cuts a frame
+        in half); the frame itself is then read with the rest of the deadline as timeout.
+        """
+        if cancelled is not None:
+            poller = select.poll()
+            poller.register(worker.sock, select.POLLIN)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DeadlineExceeded("the query passed its deadline and was stopped")
+                if poller.poll(int(min(remaining, CANCEL_POLL) * 1000) + 1):
+                    break
+                if cancelled():
+                    raise ClientGone("the client disconnected; its query was stopped")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded("the query passed its deadline")
@@ -160,27 +314,57 @@ class WorkerPool:
             return recv_frame(worker.sock)
         except TimeoutError:
             raise DeadlineExceeded("the query passed its deadline and was stopped") from None
-        except PeerGone as exc:
-            raise KedError(f"query worker {worker.pid} died") from exc
+        except (PeerGone, ConnectionError) as exc:
+            raise _WorkerDied(f"query worker {worker.pid} died") from exc
+
+    def _crash_report(self, worker: _Worker) -> QueryError:
+        """Why a worker died while running a query, from the tail of its error log."""
+        try:
+            with self._log_path(worker).open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - LOG_TAIL))
+                tail = handle.read().decode("utf-8", "replace")
+        except OSError:
+            tail = ""
+        kind, message = classify_crash(tail, self.config.query_memory())
+        if kind in ("crash", "internal"):
+            log.error("query worker %d crashed: %s", worker.pid, tail[-2000:])
+        return QueryError(kind, message)
+
+    # -- lifecycle --------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         """Pool size and how many workers were killed (for logs and the benchmark)."""
-        return {"workers": len(self._all), "idle": self._idle.qsize(), "kills": self.kills}
+        return {"workers": len(self._all), "idle": self._idle.qsize(), "kills": self.kills,
+                "zygote_starts": self.zygote_starts}
+
+    def zygote_pid(self) -> int:
+        """Process id of the current zygote (for fault-injection tests)."""
+        return self._zygote.pid
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers (for fault-injection tests)."""
+        return sorted(self._all)
+
+    def _stop_zygote(self) -> None:
+        try:
+            self._zygote.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._zygote.kill()
+            self._zygote.wait()
 
     def close(self) -> None:
-        """Kill every worker and let the zygote exit."""
+        """Kill every worker, let the zygote exit and remove the worker logs."""
         if self._closed:
             return
         self._closed = True
         for worker in list(self._all.values()):
             worker.kill()
         self._all.clear()
-        self._ctl.close()
-        try:
-            self._zygote.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._zygote.kill()
-            self._zygote.wait()
+        if hasattr(self, "_ctl"):
+            self._ctl.close()
+            self._stop_zygote()
+        shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
 __all__ = ["WorkerPool"]

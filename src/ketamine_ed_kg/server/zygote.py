@@ -3,15 +3,18 @@
 pyoxigraph's Python API cannot cancel a running query, so a deadline can only be enforced by
 killing the process running it. The web server is multi-threaded, and forking a threaded
 process is unsafe, so the server starts this separate interpreter (``python -m
-ketamine_ed_kg.server.zygote FD``). It loads the store once and then, on request, forks a
-worker that shares the store's memory copy-on-write; forking takes milliseconds, so a worker
-killed at its deadline is replaced at once. Each worker's socket is handed back to the server
-with SCM_RIGHTS.
+ketamine_ed_kg.server.zygote FD``). It loads the store once, seals itself off the network
+(:func:`ketamine_ed_kg.sandbox.seal_network`: every worker inherits the seccomp filter) and
+then, on request, forks a worker that shares the store's memory copy-on-write; forking takes
+milliseconds, so a worker killed at its deadline is replaced at once. Each worker caps its own
+address space, sends its standard error to a file the server reads if it dies (to tell a
+memory cap or an engine defect from a bug), and is handed to the server with SCM_RIGHTS.
 """
 
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import io
 import json
 import os
@@ -25,6 +28,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..query_plan import plan_request
+from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..store import Job, OxigraphStore, QueryError, RowBound, open_store
 from .framing import PeerGone, recv_frame, send_frame
 
@@ -102,8 +107,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_loop(store: OxigraphStore, sock: socket.socket) -> None:
-    """Serve jobs from the server, one at a time, until the socket closes."""
+def worker_loop(store: OxigraphStore, sock: socket.socket, sealed: bool = True) -> None:
+    """Serve jobs from the server, one at a time, until the socket closes.
+
+    Every job is acknowledged (``A``) before it starts, so the server knows that a worker
+    which dies before the acknowledgement never ran it (and may retry it elsewhere).
+    """
+    graphs = set(store.graph_names())
     while True:
         try:
             kind, payload = recv_frame(sock)
@@ -112,15 +122,42 @@ def worker_loop(store: OxigraphStore, sock: socket.socket) -> None:
         if kind != b"J":
             return
         job: Job = pickle.loads(payload)
+        send_frame(sock, b"A")
         writer = FrameWriter(sock)
         try:
-            store.execute(job, writer.start, writer)
-            writer.finish()
+            _run_job(store, job, writer, graphs, sealed)
         except QueryError as exc:
             _fail(sock, writer, exc.kind, exc.message)
+        except MemoryError:
+            _fail(sock, writer, "memory", "the query needed more memory than this service "
+                                          "allows one query (max_query_memory)")
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            # pyoxigraph reports evaluation failures (a type error in an expression, a
+            # refused network call, a store read error) with these while streaming.
+            _fail(sock, writer, "evaluation", f"query evaluation failed: {exc}")
         except Exception as exc:  # noqa: BLE001 - reported to the server, which logs a 500
             _fail(sock, writer, "internal", f"{type(exc).__name__}: {exc}\n"
                   + traceback.format_exc())
+
+
+def _run_job(store: OxigraphStore, job: Job, writer: FrameWriter, graphs: set[str],
+             sealed: bool) -> None:
+    if job.kind not in ("request", "check"):
+        store.execute(job, writer.start, writer)
+        writer.finish()
+        return
+    assert job.request is not None
+    plan = plan_request(job.request, graphs, sealed=sealed)
+    extra = {"media_type": plan.media_type, "cap": plan.cap}
+    if job.kind == "check":
+        send_frame(writer.sock, b"P", json.dumps(extra).encode())
+        return
+
+    def start(meta: dict[str, Any], *args: Any) -> None:
+        writer.start({**meta, **extra}, *args)
+
+    store.execute(plan.job, start, writer)
+    writer.finish()
 
 
 def _fail(sock: socket.socket, writer: FrameWriter, kind: str, message: str) -> None:
@@ -128,26 +165,59 @@ def _fail(sock: socket.socket, writer: FrameWriter, kind: str, message: str) -> 
     send_frame(sock, b"X" if writer.header_sent else b"F", payload)
 
 
+def _worker(shared: ox.Store | None, settings: dict[str, Any], sock: socket.socket) -> None:
+    """Body of a forked worker: error log, memory cap, then serve jobs."""
+    log_dir = settings.get("log_dir")
+    if log_dir:
+        fd = os.open(os.path.join(log_dir, f"worker-{os.getpid()}.log"),
+                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+        sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", buffering=0), write_through=True)
+        # A crash (stack overflow, abort) then leaves its cause in the log for the server.
+        faulthandler.enable(file=sys.stderr)
+    store = shared if shared is not None else open_store(
+        Path(settings["dataset"]), settings["store"],
+        Path(settings["store_path"]) if settings.get("store_path") else None)
+    if settings.get("memory"):
+        cap_memory(int(settings["memory"]))
+    worker_loop(OxigraphStore(store), sock, sealed=bool(settings.get("sealed", True)))
+
+
 def main(fd: int) -> None:
-    """Zygote entry point: load the store, report ready, fork workers on request."""
+    """Zygote entry point: load the store, seal the network, report ready, fork workers."""
     ctl = socket.socket(fileno=fd)
     kind, payload = recv_frame(ctl)
-    config = json.loads(payload)
-    mode = config["store"]
-    dataset = Path(config["dataset"])
-    store_path = Path(config["store_path"]) if config.get("store_path") else None
+    settings: dict[str, Any] = json.loads(payload)
+    mode = settings["store"]
+    dataset = Path(settings["dataset"])
+    store_path = Path(settings["store_path"]) if settings.get("store_path") else None
     try:
         store = open_store(dataset, mode, store_path)
         graphs = OxigraphStore(store).graph_names()
     except Exception as exc:  # noqa: BLE001 - sent to the server, which raises it
         send_frame(ctl, b"F", json.dumps({"kind": "load", "message": str(exc)}).encode())
         return
+    sealed = False
+    if settings.get("seal", True):
+        try:
+            seal_network()
+            sealed = True
+        except SandboxUnavailable as exc:
+            if not settings.get("allow_unsandboxed"):
+                send_frame(ctl, b"F", json.dumps({"kind": "sandbox", "message": (
+                    f"refusing to serve: the operating system cannot forbid query processes "
+                    f"to open network connections here ({exc}). Run on a kernel with "
+                    f"seccomp, or set allow_unsandboxed = true to accept running without "
+                    f"it (never for a public endpoint)")}).encode())
+                return
+    settings["sealed"] = sealed
     shared: ox.Store | None = store
     if mode == "disk":
         # RocksDB runs threads: never fork with it open; each worker opens it read-only.
         del store
         shared = None
-    send_frame(ctl, b"R", json.dumps({"graphs": graphs}).encode())
+    send_frame(ctl, b"R", json.dumps({"graphs": graphs, "sealed": sealed}).encode())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps workers
     while True:
         try:
@@ -165,9 +235,7 @@ def main(fd: int) -> None:
             _die_with_parent()
             code = 0
             try:
-                worker_store = shared if shared is not None else open_store(
-                    dataset, mode, store_path)
-                worker_loop(OxigraphStore(worker_store), child_end)
+                _worker(shared, settings, child_end)
             except BaseException:  # noqa: BLE001 - a worker must never return into the loop
                 traceback.print_exc()
                 code = 1

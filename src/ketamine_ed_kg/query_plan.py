@@ -1,0 +1,128 @@
+"""From an untrusted SPARQL request to a job the engine may run, decided in a query process.
+
+Why in the query process: every decision about what a query may do is taken on a real parse
+(:mod:`ketamine_ed_kg.security`), and that parse runs where the query will run — in a process
+that cannot open network connections, has a memory cap and is killed at the deadline. So no
+input can make the HTTP process spend unbounded CPU on inspection, and inspection time counts
+against the query's deadline. The HTTP layer only hands over a :class:`PublicRequest` (plain
+data) and gets back either a :class:`Plan` or a :class:`~ketamine_ed_kg.store.QueryError`
+whose ``kind`` picks the HTTP status (``server/errors.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .security import PolicyViolation, QueryRejected, apply_row_cap, check_policy, inspect_query
+from .server.negotiation import (
+    BOOLEAN_TYPES,
+    BROWSER_GRAPH,
+    BROWSER_RESULTS,
+    GRAPH_TYPES,
+    RESULT_TYPES,
+    Choice,
+    NotAcceptable,
+    negotiate,
+)
+from .store import Job, QueryError
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """The operator's limits a public query is held to (from ServiceConfig)."""
+
+    row_cap: int
+    max_depth: int
+    max_chain: int
+    allowed_service_prefixes: tuple[str, ...] = ()
+    allowed_graph_prefixes: tuple[str, ...] = ()
+    union_default_graph: bool = True
+    inferred_graph: str = ""
+
+
+@dataclass(frozen=True)
+class PublicRequest:
+    """What a client asked for, unparsed: crosses the process boundary as plain data."""
+
+    query: str
+    policy: RequestPolicy
+    accept: str | None = None
+    fmt: str | None = None
+    infer: bool = True
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    base_iri: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The job to run, and what the response will say about it."""
+
+    job: Job
+    media_type: str
+    cap: int
+    """Row cap the query was rewritten for (0: the cap cannot bite)."""
+
+
+def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -> Plan:
+    """Parse, check and negotiate ``req``; raise QueryError naming what to change.
+
+    ``sealed`` says whether this process is cut off from the network: a query that calls an
+    allow-listed SERVICE is then handed back (kind ``federate``) to be run by the operator's
+    federation processes instead.
+    """
+    policy = req.policy
+    try:
+        info = inspect_query(req.query, max_depth=policy.max_depth, max_chain=policy.max_chain)
+    except QueryRejected as exc:
+        raise QueryError(exc.kind, exc.message) from None
+    try:
+        check_policy(info, graphs_in_store=graphs,
+                     extra_graphs=req.default_graphs + req.named_graphs,
+                     allowed_service_prefixes=policy.allowed_service_prefixes,
+                     allowed_graph_prefixes=policy.allowed_graph_prefixes)
+    except PolicyViolation as exc:
+        raise QueryError("policy", str(exc)) from None
+    if info.services and sealed:
+        raise QueryError("federate", "the query calls an allow-listed SERVICE")
+    choice = _negotiate(info.form, req.accept, req.fmt)
+    capped = apply_row_cap(req.query, info, policy.row_cap)
+    job = Job(
+        "query",
+        capped.text if capped else req.query,
+        probe=capped.probe if capped else None,
+        cap=capped.cap if capped else 0,
+        result_format=choice.name if info.form in ("SELECT", "ASK") else "json",
+        rdf_format=choice.name if info.form in ("CONSTRUCT", "DESCRIBE") else "turtle",
+        base_iri=req.base_iri,
+        **_dataset(req, info.from_graphs or info.from_named, graphs),
+    )
+    return Plan(job, choice.media_type, capped.cap if capped else 0)
+
+
+def _negotiate(form: str, accept: str | None, fmt: str | None) -> Choice:
+    try:
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            return negotiate(GRAPH_TYPES, accept, fmt, BROWSER_GRAPH)
+        offered = BOOLEAN_TYPES if form == "ASK" else RESULT_TYPES
+        return negotiate(offered, accept, fmt, BROWSER_RESULTS)
+    except NotAcceptable as exc:
+        raise QueryError("not-acceptable",
+                         f"{exc}; available for {form}: {', '.join(exc.offered)}") from None
+
+
+def _dataset(req: PublicRequest, has_from: object, graphs: set[str]) -> dict[str, Any]:
+    """The RDF dataset: protocol graphs, else the query's FROM, else the (inferred) union."""
+    if req.default_graphs or req.named_graphs:
+        return {"default_graph": req.default_graphs, "named_graphs": req.named_graphs,
+                "union_default_graph": False}
+    if has_from:
+        return {"union_default_graph": False}
+    if not req.infer:
+        return {"default_graph": tuple(sorted(graphs - {req.policy.inferred_graph})),
+                "named_graphs": tuple(sorted(graphs)), "union_default_graph": False}
+    return {"union_default_graph": req.policy.union_default_graph}
+
+
+__all__ = ["Plan", "PublicRequest", "RequestPolicy", "plan_request"]

@@ -1,0 +1,232 @@
+"""Query processes: sealed off the network by the OS, memory-capped, and self-healing.
+
+These tests go below the query parse on purpose: a SERVICE query handed straight to a query
+process (a trusted ``query`` job, which no parse inspects) must still open no connection.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+import pytest
+
+from ketamine_ed_kg.config import ServiceConfig, load_config
+from ketamine_ed_kg.errors import KedError
+from ketamine_ed_kg.server import ServiceState
+from ketamine_ed_kg.server.pool import WorkerPool
+from ketamine_ed_kg.server.run import LiveServer
+from ketamine_ed_kg.store import Job, QueryError
+from test_server_support import live_server, request, write_dataset
+
+EX = "http://example.org/"
+DATA = "".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(200))
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("isolation") / "dataset.nq",
+                         {EX + "g": (DATA, ox.RdfFormat.N_TRIPLES)})
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture()
+def listener() -> Iterator[Listener]:
+    found = Listener()
+    yield found
+    found.close()
+
+
+def pool_config(dataset: Path, **overrides: object) -> ServiceConfig:
+    settings: dict[str, object] = {"dataset": dataset, "workers": 2}
+    settings.update(overrides)
+    return load_config(settings, environ={})
+
+
+def state_of(server: LiveServer) -> ServiceState:
+    found: ServiceState = server.app.extensions["ketamine_ed_kg"]
+    return found
+
+
+def wait_for(condition: object, what: str) -> None:
+    """Poll ``condition`` (a callable) for up to a minute; fail naming ``what``."""
+    for _ in range(600):
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    pytest.fail(f"never happened: {what}")
+
+
+# --- layer (b): the operating system forbids the network ----------------------------------
+
+@pytest.mark.parametrize("silent", ["", "SILENT "])
+def test_service_handed_straight_to_a_query_process_opens_no_connection(
+        dataset: Path, listener: Listener, silent: str) -> None:
+    pool = WorkerPool(pool_config(dataset))
+    try:
+        query = (f"SELECT * WHERE {{ SERVICE {silent}<http://127.0.0.1:{listener.port}/sparql> "
+                 "{ ?s ?p ?o } }")
+        job = Job("query", query, result_format="json")
+        try:
+            result = pool.run(job, time.monotonic() + 20)
+            body = b"".join(result.body)
+        except QueryError as exc:
+            assert exc.kind == "evaluation"
+            assert "ermission" in exc.message or "not permitted" in exc.message, exc.message
+        else:
+            assert silent, "a non-silent SERVICE that could not connect must fail"
+            assert b'"bindings"' in body
+        # The same worker pool still answers (no worker was lost to the refusal).
+        ok = pool.run(Job("query", f"ASK {{ <{EX}s1> ?p ?o }}"), time.monotonic() + 20)
+        assert b"true" in b"".join(ok.body)
+    finally:
+        pool.close()
+    assert listener.accepted == 0
+
+
+def test_without_seccomp_the_service_refuses_to_start(
+        dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pyseccomp that cannot load libseccomp, as on a system without it.
+    fake = tmp_path / "no-seccomp"
+    fake.mkdir()
+    (fake / "pyseccomp.py").write_text(
+        "raise OSError('libseccomp.so.2: cannot open shared object file')\n")
+    monkeypatch.setenv("PYTHONPATH", f"{fake}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    with pytest.raises(KedError, match="allow_unsandboxed"):
+        WorkerPool(pool_config(dataset))
+    pool = WorkerPool(pool_config(dataset, allow_unsandboxed=True))
+    try:
+        result = pool.run(Job("query", "ASK {}"), time.monotonic() + 20)
+        assert b"true" in b"".join(result.body)
+    finally:
+        pool.close()
+
+
+# --- healing ------------------------------------------------------------------------
+
+def test_killed_idle_worker_is_replaced_before_the_next_client(dataset: Path) -> None:
+    with live_server(dataset, workers=2) as server:
+        pool = state_of(server).service
+        assert isinstance(pool, WorkerPool)
+        for pid in pool.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(4):
+            reply = request(f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"}))
+            assert reply.status == 200, reply.text
+        assert pool.stats()["workers"] == 2
+
+
+def test_killed_zygote_is_replaced(dataset: Path) -> None:
+    with live_server(dataset, workers=2) as server:
+        pool = state_of(server).service
+        assert isinstance(pool, WorkerPool)
+        os.kill(pool.zygote_pid(), signal.SIGKILL)
+        wait_for(lambda: pool._zygote.poll() is not None, "the zygote died")
+        # Its workers die with it (PR_SET_PDEATHSIG); every next request is served.
+        for _ in range(6):
+            reply = request(f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"}))
+            assert reply.status == 200, reply.text
+        assert pool.stats()["zygote_starts"] == 2
+
+
+def test_worker_killed_mid_query_gives_503_and_is_replaced(dataset: Path) -> None:
+    with live_server(dataset, workers=2, deadline=60) as server:
+        pool = state_of(server).service
+        assert isinstance(pool, WorkerPool)
+        replies: list[int] = []
+        thread = threading.Thread(target=lambda: replies.append(request(
+            f"{server.endpoint}?" + urlencode({"query": RUNAWAY})).status))
+        thread.start()
+        wait_for(lambda: state_of(server).limiter.running() == 1, "the query started")
+        time.sleep(0.5)
+        busy = [pid for pid in pool.worker_pids()]
+        for pid in busy:
+            os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=60)
+        assert replies == [503]
+        reply = request(f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"}))
+        assert reply.status == 200
+
+
+# --- bounded resources ---------------------------------------------------------------
+
+def test_memory_cap_stops_a_query_with_a_clear_error(dataset: Path) -> None:
+    query = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c OPTIONAL { ?d ?e ?f "
+             "OPTIONAL { ?g ?h ?i OPTIONAL { ?j ?k ?l } } } }")
+    with live_server(dataset, max_query_memory=200 << 20, deadline=120) as server:
+        reply = request(f"{server.endpoint}?" + urlencode({"query": query}))
+        assert reply.status == 503, reply.text
+        assert "max_query_memory" in reply.text
+        assert reply.header("content-type").startswith("text/plain")
+        again = request(f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"}))
+        assert again.status == 200
+
+
+def test_per_client_limit(dataset: Path) -> None:
+    with live_server(dataset, per_client_queries=1, deadline=60, workers=3) as server:
+        url = f"{server.endpoint}?" + urlencode({"query": RUNAWAY, "timeout": "5"})
+        first: list[int] = []
+        thread = threading.Thread(target=lambda: first.append(
+            request(url, headers={"User-Agent": "runaway"}).status))
+        thread.start()
+        wait_for(lambda: state_of(server).limiter.running() == 1, "the runaway started")
+        second = request(url, headers={"User-Agent": "runaway"})
+        assert second.status == 429
+        assert second.header("retry-after")
+        other = request(f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"}),
+                        headers={"User-Agent": "someone else"})
+        assert other.status == 200
+        thread.join(timeout=60)
+        assert first == [503]
+
+
+def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
+    with live_server(dataset, deadline=120) as server:
+        pool = state_of(server).service
+        assert isinstance(pool, WorkerPool)
+        kills = pool.stats()["kills"]
+        conn = socket.create_connection(("127.0.0.1", server.port))
+        path = "/sparql?" + urlencode({"query": RUNAWAY})
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        wait_for(lambda: state_of(server).limiter.running() == 1, "the query started")
+        conn.close()
+        wait_for(lambda: pool.stats()["kills"] > kills, "the abandoned query was stopped")
+        wait_for(lambda: state_of(server).limiter.running() == 0, "its slot was released")
