@@ -23,6 +23,11 @@ if ! command -v java >/dev/null 2>&1; then
     apt_install default-jre-headless
 fi
 
+if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
+    echo "setup: installing libseccomp (query processes are sealed off the network with it)" >&2
+    apt_install libseccomp2
+fi
+
 if [ "${KED_WITH_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
     echo "setup: installing Chromium and ChromeDriver for the browser tests" >&2
     apt_install chromium chromium-driver

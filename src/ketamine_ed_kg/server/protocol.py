@@ -278,10 +278,10 @@ def _not_modified(st: ServiceState, public: PublicRequest, etag: str,
     checked (parsed and planned, not run) by a query process: an invalid query never gets 304.
     """
     inm = request.if_none_match
-    if inm and (inm.contains(etag) or inm.contains(etag + "-gz")):
+    star = bool(inm and inm.star_tag)  # (werkzeug's contains() is True for any tag then)
+    if inm and not star and (inm.contains(etag) or inm.contains(etag + "-gz")):
         return _304(etag)
     since = request.if_modified_since
-    star = bool(inm and inm.star_tag)
     if not star and (inm or since is None or st.version.modified > since):
         return None
     _run(st, Job("check", request=public), seconds, public.query)
