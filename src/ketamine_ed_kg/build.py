@@ -1,22 +1,35 @@
-"""Turning the ontology and the curated graph into release files.
+"""Turning the ontology and the curated graph into a release.
 
-``build/`` receives the merged graph in four syntaxes (Turtle, N-Triples, RDF/XML for Protégé,
-JSON-LD), each carrying its VoID description, plus ``dataset.nq``: the three named graphs the
-SPARQL service loads (asserted, inferred, ontology). A manifest records the digest of the
-sources, so the build is redone only when a source changes.
+A release (``build/releases/<digest>/``, see :mod:`ketamine_ed_kg.release`) holds the merged
+graph in four syntaxes (Turtle, N-Triples, RDF/XML for Protégé, JSON-LD), each carrying its
+VoID description, ``void.ttl``, and ``dataset.nq``: the three named graphs the SPARQL service
+loads (asserted, inferred, ontology), plus ``manifest.json``. The build switches
+``build/current`` to the new release atomically, and is skipped when no source changed.
+
+Builds are byte-reproducible: the same sources give the same bytes in every release file.
+Blank nodes get canonical labels (RDFC-1.0, the W3C RDF Dataset Canonicalization, computed by
+pyoxigraph) rather than skolem IRIs, because nearly all of ours are OWL structure (RDF lists,
+``owl:AllDisjointClasses``, ``owl:unionOf``) that the OWL 2 mapping requires to be blank:
+skolem IRIs would make the ``.owl`` file invalid OWL 2 DL for Protégé and HermiT, and change
+what ``isBlank()`` answers. Canonical labels leave the graph exactly as it was (isomorphic),
+and make ``dataset.nq`` the canonical N-Quads form of the data, whose SHA-256 (the ``digest``,
+from which the service's ETag derives) depends on the data only. Every file is then written
+from triples in sorted order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
 
-from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, XSD
+from rdflib.term import Node
 
 from .errors import BuildMissingError
 from .inference import infer
@@ -28,8 +41,26 @@ from .namespaces import (
     GRAPH_ONTOLOGY,
     KEDO,
     ONTOLOGY_IRI,
+    PREFIXES,
 )
 from .paths import ProjectPaths
+from .release import (
+    DATASET_FILE,
+    MANIFEST_FILE,
+    Manifest,
+    build_lock,
+    build_time,
+    install_release,
+    link_compat,
+    prune_releases,
+    read_manifest,
+    release_digest,
+    releases_dir,
+    repair_release,
+    resolve_release,
+    stage_release,
+    switch_current,
+)
 from .void import describe
 
 RELEASE_STEM = "ketamine-ed-kg"
@@ -39,10 +70,17 @@ RELEASE_FORMATS: dict[str, str] = {
     "owl": "xml",
     "jsonld": "json-ld",
 }
-DATASET_FILE = "dataset.nq"
-MANIFEST_FILE = "manifest.json"
+VOID_FILE = "void.ttl"
+RELEASE_FILES: tuple[str, ...] = (
+    *(f"{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS), VOID_FILE, DATASET_FILE)
+"""Every file of a release but its manifest, in the order the manifest lists them."""
+DATASET_GRAPHS: tuple[str, ...] = (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY)
+VOID_LABEL_PREFIX = "void-"
+"""Prefix of the canonical blank-node labels of the VoID description (canonicalised apart
+from the dataset, whose labels must not depend on it), so the two never clash."""
 
 Progress = Callable[[str], None]
+Triple = tuple[Node, Node, Node]
 
 
 @dataclass(frozen=True)
@@ -50,11 +88,14 @@ class BuildResult:
     """What a build produced."""
 
     digest: str
+    """SHA-256 of ``dataset.nq``: the data's version (the service's ETag derives from it)."""
     version: str
     files: list[Path]
     counts: dict[str, int]
     seconds: float
     rebuilt: bool
+    release: Path
+    """The release directory, ``build/releases/<digest of its files>``."""
 
 
 def _quiet(_: str) -> None:
@@ -79,132 +120,218 @@ def load_sources(paths: ProjectPaths, progress: Progress = _quiet) -> tuple[Grap
     return ontology, data
 
 
-class Manifest(TypedDict):
-    """``build/manifest.json``: what the last build wrote, and from which sources."""
-
-    digest: str
-    version: str
-    built: str
-    files: list[str]
-    counts: dict[str, int]
-
-
-def read_manifest(build_dir: Path) -> Manifest | None:
-    """The manifest of the last build in ``build_dir``, or None if there is none (or it is
-    unreadable)."""
-    manifest = build_dir / MANIFEST_FILE
-    if not manifest.exists():
-        return None
-    try:
-        loaded: Manifest = json.loads(manifest.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None  # a half-written manifest only means "rebuild"
-    return loaded
-
-
 def dataset_file(paths: ProjectPaths) -> Path:
-    """The N-Quads file the server loads; raises if the build has not run."""
-    path = paths.build_dir / DATASET_FILE
+    """The N-Quads file of the current release, as a versioned path that later builds leave
+    alone; raises if the build has not run."""
+    path = resolve_release(paths.build_dir) / DATASET_FILE
     if not path.exists():
         raise BuildMissingError(f"{path} is missing: run `ketamine-ed-kg build` first")
     return path
 
 
-def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _quiet) -> BuildResult:
-    """Build the release files, unless they are already up to date with the sources."""
-    start = time.perf_counter()
-    digest = sources_digest(paths)
-    manifest = read_manifest(paths.build_dir)
-    if (
-        not force
-        and manifest is not None
-        and manifest.get("digest") == digest
-        and all((paths.build_dir / f).exists() for f in manifest.get("files", []))
-    ):
-        progress("build is up to date")
-        return BuildResult(
-            digest=digest,
-            version=manifest["version"],
-            files=[paths.build_dir / f for f in manifest["files"]],
-            counts=dict(manifest["counts"]),
-            seconds=time.perf_counter() - start,
-            rebuilt=False,
-        )
+def _up_to_date(build_dir: Path, sources: str) -> tuple[Path, Manifest] | None:
+    """The current release, if it was built from these sources and is intact."""
+    try:
+        release = resolve_release(build_dir)
+    except BuildMissingError:
+        return None
+    manifest = read_manifest(release)
+    if manifest is None or manifest.get("sources") != sources:
+        return None
+    if tuple(manifest.get("files", ())) != RELEASE_FILES:
+        return None
+    sizes = manifest.get("bytes") or {}
+    for name in RELEASE_FILES:
+        path = release / name
+        if not path.is_file() or path.stat().st_size != sizes.get(name):
+            return None
+    return release, manifest
 
+
+def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _quiet) -> BuildResult:
+    """Build a release and make it current, unless the current one is already up to date with
+    the sources. Concurrent builds of one checkout run one after the other."""
+    start = time.perf_counter()
+    sources = sources_digest(paths)
+    build_dir = paths.build_dir
+    with build_lock(build_dir):
+        found = None if force else _up_to_date(build_dir, sources)
+        if found is not None:
+            release, manifest = found
+            link_compat(build_dir, [*RELEASE_FILES, MANIFEST_FILE])
+            progress("build is up to date")
+            return BuildResult(
+                digest=manifest["digest"],
+                version=manifest["version"],
+                files=[release / f for f in RELEASE_FILES],
+                counts=dict(manifest["counts"]),
+                seconds=time.perf_counter() - start,
+                rebuilt=False,
+                release=release,
+            )
+        files, manifest = _render(paths, sources, progress)
+        release = releases_dir(build_dir) / manifest["release"]
+        if release.is_dir():
+            progress(f"release {release.name[:12]} exists; checking it")
+            repair_release(release, files, manifest)
+        else:
+            progress(f"writing release {release.name[:12]}")
+            staging = stage_release(build_dir, files, manifest)
+            release = install_release(build_dir, staging, manifest["release"])
+        switch_current(build_dir, release)
+        link_compat(build_dir, [*RELEASE_FILES, MANIFEST_FILE])
+        for digest in prune_releases(build_dir):
+            progress(f"pruned release {digest[:12]}")
+    return BuildResult(manifest["digest"], manifest["version"],
+                       [release / f for f in RELEASE_FILES], manifest["counts"],
+                       time.perf_counter() - start, True, release)
+
+
+def _render(paths: ProjectPaths, sources: str,
+            progress: Progress) -> tuple[dict[str, bytes], Manifest]:
+    """Every release file's bytes (in memory) and the release's manifest."""
     ontology, data = load_sources(paths, progress)
     progress("materialising the inferred graph")
     inferred = infer(ontology + data)
+
+    progress("canonicalising blank nodes (RDFC-1.0)")
+    quads = canonical_quads({GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred,
+                             GRAPH_ONTOLOGY: ontology})
+    dataset_bytes = b"".join(sorted(f"{quad} .\n".encode() for quad in quads))
+    digest = hashlib.sha256(dataset_bytes).hexdigest()
     version = f"{ontology_version(ontology)}+{digest[:12]}"
 
-    out_dir = paths.build_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    merged = new_graph()
-    merged += ontology
-    merged += data
-    void = describe(
+    by_graph: dict[str, list[Triple]] = {name: [] for name in DATASET_GRAPHS}
+    for quad in quads:
+        assert isinstance(quad.graph_name, ox.NamedNode)
+        by_graph[quad.graph_name.value].append(
+            (from_oxigraph(quad.subject), from_oxigraph(quad.predicate),
+             from_oxigraph(quad.object)))
+    merged = ordered_graph([*by_graph[GRAPH_ONTOLOGY], *by_graph[GRAPH_ASSERTED]])
+    void = ordered_graph(canonical_triples(describe(
         merged,
         title="ketamine-ed-kg: ketamine treatment of eating disorders",
         version=version,
         dumps=[f"{BASE}download/{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS],
-    )
-    release = new_graph()
-    release += merged
-    release += void
+    ), VOID_LABEL_PREFIX))
+    release = ordered_graph([*merged, *void])
+
+    files: dict[str, bytes] = {}
     for ext, fmt in RELEASE_FORMATS.items():
-        target = out_dir / f"{RELEASE_STEM}.{ext}"
-        progress(f"writing {target.name}")
-        _atomic_write(target, release.serialize(format=fmt, encoding="utf-8"))
-        written.append(target)
-    void_path = out_dir / "void.ttl"
-    _atomic_write(void_path, void.serialize(format="turtle", encoding="utf-8"))
-    written.append(void_path)
+        name = f"{RELEASE_STEM}.{ext}"
+        progress(f"rendering {name}")
+        files[name] = _serialize(release, fmt)
+    files[VOID_FILE] = _serialize(void, "turtle")
+    files[DATASET_FILE] = dataset_bytes
+    assert tuple(files) == RELEASE_FILES
 
-    progress(f"writing {DATASET_FILE}")
-    ds_path = out_dir / DATASET_FILE
-    _atomic_write(ds_path, b"".join(
-        to_nquads(graph, name)
-        for name, graph in ((GRAPH_ASSERTED, data), (GRAPH_INFERRED, inferred),
-                            (GRAPH_ONTOLOGY, ontology))
-    ))
-    written.append(ds_path)
-
-    counts = {
-        "ontology_triples": len(ontology),
-        "asserted_triples": len(data),
-        "inferred_triples": len(inferred),
-        "studies": len(set((data + inferred).subjects(RDF.type, KEDO.Study))),
-    }
-    seconds = time.perf_counter() - start
-    manifest_out: Manifest = {
+    hashes = {name: hashlib.sha256(payload).hexdigest() for name, payload in files.items()}
+    manifest: Manifest = {
         "digest": digest,
+        "release": release_digest(hashes),
+        "sources": sources,
         "version": version,
-        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "files": [p.name for p in written],
-        "counts": counts,
+        "built": build_time(),
+        "files": list(files),
+        "sha256": hashes,
+        "bytes": {name: len(payload) for name, payload in files.items()},
+        "counts": {
+            "ontology_triples": len(ontology),
+            "asserted_triples": len(data),
+            "inferred_triples": len(inferred),
+            "studies": len(set((data + inferred).subjects(RDF.type, KEDO.Study))),
+        },
     }
-    _atomic_write(out_dir / MANIFEST_FILE, json.dumps(manifest_out, indent=2).encode())
-    return BuildResult(digest, version, written, counts, seconds, True)
+    return files, manifest
 
 
-def to_nquads(graph: Graph, graph_name: str) -> bytes:
-    """Serialise ``graph`` as N-Quads in the named graph ``graph_name``.
-
-    N-Triples lines end in `` .``; inserting the graph IRI before that end is exactly N-Quads,
-    and avoids rdflib's Dataset serialiser (slower, and deprecated API underneath).
-    """
-    nt = graph.serialize(format="nt", encoding="utf-8")
-    suffix = f" <{graph_name}> .".encode()
-    lines = (line[:-2] + suffix for line in nt.splitlines() if line.endswith(b" ."))
-    return b"".join(line + b"\n" for line in sorted(lines))
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(payload)
-    tmp.replace(path)
+def _serialize(graph: Graph, fmt: str) -> bytes:
+    """rdflib's serialisation, made independent of set iteration order where rdflib's is not:
+    N-Triples lines are sorted, JSON-LD node objects are sorted by ``@id``."""
+    payload = graph.serialize(format=fmt, encoding="utf-8")
+    if fmt == "nt":
+        lines = sorted(line for line in payload.splitlines() if line.strip())
+        return b"".join(line + b"\n" for line in lines)
+    if fmt == "json-ld":
+        nodes = json.loads(payload)
+        if isinstance(nodes, list):
+            nodes.sort(key=lambda node: str(node.get("@id", "")) if isinstance(node, dict)
+                       else "")
+        return json.dumps(nodes, indent=2, sort_keys=True, ensure_ascii=False).encode()
+    return payload
 
 
-__all__ = ["BuildResult", "Manifest", "build", "dataset_file", "load_sources", "read_manifest"]
+def ordered_graph(triples: Iterable[Triple]) -> Graph:
+    """A graph whose store iterates in insertion order (rdflib's ``SimpleMemory``: nested
+    dicts), filled in sorted order, so serialisers that follow the store's order write the
+    same bytes on every run; the project's prefixes are bound."""
+    graph = Graph(store="SimpleMemory")
+    for prefix, iri in PREFIXES.items():
+        graph.bind(prefix, iri, override=True)
+    for triple in sorted(set(triples), key=lambda t: tuple(term.n3() for term in t)):
+        graph.add(triple)
+    return graph
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as a pyoxigraph term."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"cannot convert {term!r} to an RDF term")
+
+
+def from_oxigraph(term: object, label_prefix: str = "") -> Node:
+    """A pyoxigraph term as an rdflib term (``xsd:string`` literals as plain literals)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(label_prefix + term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"cannot convert {term!r} to an RDF term")
+
+
+def _quad(triple: Triple, graph_name: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
+    s, p, o = (to_oxigraph(term) for term in triple)
+    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
+        raise TypeError(f"not an RDF triple: {triple!r}")
+    return ox.Quad(s, p, o, graph_name)
+
+
+def canonical_quads(graphs: Mapping[str, Graph]) -> list[ox.Quad]:
+    """The named graphs as one dataset with RDFC-1.0 blank-node labels (``c14n0``, ...).
+
+    The graphs are canonicalised together because a blank node may occur in several of them
+    (an inferred triple about an ontology blank node)."""
+    dataset = ox.Dataset()
+    for name, graph in graphs.items():
+        graph_name = ox.NamedNode(name)
+        for triple in graph:
+            dataset.add(_quad(triple, graph_name))
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return list(dataset)
+
+
+def canonical_triples(graph: Graph, label_prefix: str = "") -> list[Triple]:
+    """``graph`` with RDFC-1.0 blank-node labels, each prefixed with ``label_prefix``."""
+    dataset = ox.Dataset(_quad(triple, ox.DefaultGraph()) for triple in graph)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return [(from_oxigraph(q.subject, label_prefix), from_oxigraph(q.predicate),
+             from_oxigraph(q.object, label_prefix)) for q in dataset]
+
+
+__all__ = ["DATASET_FILE", "MANIFEST_FILE", "RELEASE_FILES", "BuildResult", "Manifest", "build",
+           "canonical_quads", "canonical_triples", "dataset_file", "load_sources",
+           "ordered_graph", "read_manifest"]

@@ -42,7 +42,8 @@ def cli(ctx: click.Context, root: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Rebuild even if the sources have not changed.")
 @pass_ctx
 def build(ctx: _Context, force: bool) -> None:
-    """Write release files (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads) to build/."""
+    """Write a release (Turtle, N-Triples, RDF/XML, JSON-LD, N-Quads) to build/releases/ and
+    switch build/current to it; old releases beyond the last few are pruned."""
     from .build import build as run_build
 
     result = run_build(ctx.paths, force=force, progress=_progress)
@@ -126,18 +127,31 @@ def reason(ctx: _Context, ontology_only: bool) -> None:
               default=None, help="TOML or INI configuration file (see docs/configuration.md).")
 @pass_ctx
 def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path | None) -> None:
-    """Build if needed, then serve the SPARQL 1.1 endpoint (gunicorn) and print its URL."""
+    """Build if needed, then serve the SPARQL 1.1 endpoint (gunicorn) and print its URL.
+
+    The release to serve is resolved once, here: the configuration every HTTP process is
+    built from names ``build/releases/<digest>/dataset.nq``, so a process gunicorn respawns
+    after a rebuild still serves the same version (restart to serve a new build).
+    """
+    from dataclasses import replace
+
     from .build import build as run_build
     from .config import load_config
+    from .release import DATASET_FILE, hold_release, pin_current, pin_dataset
     from .server.run import serve as run_server
 
     config = load_config({"host": host, "port": port, "config_file": config_file})
     if config.dataset is None:
         run_build(ctx.paths, progress=_progress)
-        config = load_config({"host": host, "port": port, "config_file": config_file,
-                              "dataset": ctx.paths.build_dir / "dataset.nq"})
-    run_server(config, announce=lambda url: click.echo(f"serving {url}", err=False))
-
+        hold = pin_current(ctx.paths.build_dir)
+        dataset = hold.path / DATASET_FILE
+    else:
+        dataset = pin_dataset(config.dataset)
+        hold = hold_release(dataset.parent)
+    with hold:  # a later build must not prune the release this server is pinned to
+        click.echo(f"  dataset {dataset}", err=True)
+        run_server(replace(config, dataset=dataset),
+                   announce=lambda url: click.echo(f"serving {url}", err=False))
 
 
 @cli.command()

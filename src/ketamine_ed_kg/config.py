@@ -113,17 +113,36 @@ class ServiceConfig:
     log_level: str = "INFO"
 
     def dataset_path(self, paths: ProjectPaths | None = None) -> Path:
-        """The N-Quads file to load."""
+        """The N-Quads file to load, as a concrete path that later builds leave alone.
+
+        Default: the current release's ``build/releases/<digest>/dataset.nq`` (resolved
+        through ``build/current``); symlinks in an explicit ``dataset`` are resolved too. The
+        answer is fixed on first use for this configuration, so the app's version (ETag) and
+        the store it loads cannot straddle a rebuild. ``ketamine-ed-kg serve`` resolves it
+        before the server starts, so every HTTP process serves that one release.
+        """
+        from .release import current_dataset, pin_dataset
+
+        if paths is None:
+            pinned: Path | None = self.__dict__.get("_pinned_dataset")
+            if pinned is not None:
+                return pinned
         if self.dataset is not None:
-            return self.dataset
-        return (paths or project_paths()).build_dir / "dataset.nq"
+            path = pin_dataset(self.dataset)
+        else:
+            path = current_dataset((paths or project_paths()).build_dir)
+        if paths is None and path.exists():
+            # A frozen dataclass: cache in the instance dict, as functools.cached_property does.
+            self.__dict__["_pinned_dataset"] = path
+        return path
 
     def query_memory(self) -> int:
         """The effective per-query memory cap in bytes."""
         return self.max_query_memory or default_query_memory(self.processes, self.workers)
 
     def disk_store_path(self) -> Path:
-        """Where the on-disk store lives."""
+        """Where the on-disk store lives: default ``oxigraph-store`` beside the dataset, i.e.
+        inside its release, so processes serving different releases never share one."""
         if self.store_path is not None:
             return self.store_path
         return self.dataset_path().parent / "oxigraph-store"

@@ -13,19 +13,17 @@ writable sink and never touches individual rows in Python.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
 
-from .build import read_manifest
-from .errors import BuildMissingError, KedError
+from .errors import KedError
+from .release import DatasetVersion, dataset_version
 
 if TYPE_CHECKING:
     from .query_plan import PublicRequest
@@ -142,36 +140,6 @@ class QueryService(Protocol):
     def close(self) -> None:
         """Release workers and files."""
         ...
-
-
-@dataclass(frozen=True)
-class DatasetVersion:
-    """Identity of the served data, from which ETag and Last-Modified derive."""
-
-    tag: str
-    version: str
-    modified: datetime
-
-
-def dataset_version(dataset: Path) -> DatasetVersion:
-    """Read ``manifest.json`` beside the dataset (build output) or hash the file itself."""
-    if not dataset.exists():
-        raise BuildMissingError(f"{dataset} is missing: run `ketamine-ed-kg build` first")
-    mtime = datetime.fromtimestamp(int(dataset.stat().st_mtime), UTC)
-    manifest = read_manifest(dataset.parent)
-    if manifest and manifest.get("digest") and dataset.name in manifest.get("files", []):
-        modified = mtime
-        try:
-            built = datetime.strptime(manifest["built"], "%Y-%m-%dT%H:%M:%SZ")
-            modified = built.replace(tzinfo=UTC)
-        except (KeyError, ValueError):
-            pass
-        return DatasetVersion(manifest["digest"][:32], manifest.get("version", ""), modified)
-    digest = hashlib.sha256()
-    with dataset.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return DatasetVersion(digest.hexdigest()[:32], digest.hexdigest()[:12], mtime)
 
 
 def _format_of(path: Path) -> ox.RdfFormat:
