@@ -244,12 +244,15 @@ def test_a_build_killed_at_any_step_leaves_a_consistent_state(
     assert_consistent(tiny.build_dir)
     # A server that pinned the old release still finds it whole.
     assert sha256(old.release / DATASET_FILE) == old.digest
-    # The next build finishes the job and cleans up what the killed one left.
+    # The next build finishes the job and cleans up what the killed one left (and what a kill
+    # between creating a temporary link and renaming it would leave).
+    os.symlink("current/dataset.nq", tiny.build_dir / ".dataset.nq.99999.link")
+    (tiny.build_dir / "releases" / ".HISTORY.99999.tmp").write_text("partial")
     new = build(tiny)
     assert new.release != old.release and resolve_release(tiny.build_dir) == new.release
     assert_consistent(tiny.build_dir)
     leftovers = [p.name for p in tiny.build_dir.rglob("*")
-                 if p.name.startswith((".staging", ".trash")) or p.name.endswith(".tmp")]
+                 if p.name.startswith((".staging", ".trash")) or p.name.endswith((".tmp", ".link"))]
     assert leftovers == []
 
 

@@ -159,6 +159,7 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _qui
         if found is not None:
             release, manifest = found
             link_compat(build_dir, [*RELEASE_FILES, MANIFEST_FILE])
+            prune_releases(build_dir)  # what a build killed after its switch left behind
             progress("build is up to date")
             return BuildResult(
                 digest=manifest["digest"],

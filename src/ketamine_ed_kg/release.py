@@ -50,6 +50,9 @@ KEEP_RELEASES = 3
 """Releases kept by a build: ``current`` and the two before it (plus any a server holds)."""
 
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+_TEMP_RE = re.compile(r"^\..+\.[0-9]+\.(tmp|link)$")
+"""Names of :func:`write_file`'s, :func:`switch_current`'s and :func:`link_compat`'s
+temporary files (``.<name>.<pid>.tmp`` / ``.link``)."""
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -373,6 +376,10 @@ def prune_releases(build_dir: Path, keep: int = KEEP_RELEASES) -> list[str]:
         shutil.rmtree(leftover, ignore_errors=True)
     for leftover in root.glob(".trash-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for folder in (build_dir, root, *(p for p in root.iterdir() if p.is_dir())):
+        for temp in folder.glob(".*"):  # temporary files and links of a killed build
+            if _TEMP_RE.match(temp.name) and not temp.is_dir():
+                temp.unlink(missing_ok=True)
     try:
         current = resolve_release(build_dir).name
     except BuildMissingError:
