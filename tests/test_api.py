@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -160,15 +161,46 @@ def test_openapi_validates_and_every_path_answers(server: LiveServer) -> None:
     validate(spec)
     assert spec["openapi"].startswith("3.")
     called = 0
+    fill = {"{ext}": "ttl", "{slug}": "mills-1998", "{term}": "Study"}
     for path, item in spec["paths"].items():
-        assert set(item) == {"get"}
+        assert "get" in item, path
+        for placeholder, value in fill.items():
+            path = path.replace(placeholder, value)
         reply = _get(server, path)
         assert reply.status == 200, f"{path}: {reply.status} {reply.text[:300]}"
         called += 1
     assert called == len(spec["paths"]) >= 28
     run = spec["paths"]["/api/queries/006_studies_giving_a_dose"]["get"]
     dose = next(p for p in run["parameters"] if p["name"] == "dose")
-    assert dose["schema"] == {"type": "number"}
+    assert dose["schema"]["type"] == "string"  # "1e3" is a JSON number but not xsd:decimal
+    assert dose["schema"]["pattern"] == r"^\s*[+-]?\d+(?:\.\d+)?\s*$"
+
+
+def test_openapi_describes_the_sparql_endpoint(server: LiveServer) -> None:
+    spec = _json(server, "/api/openapi.json")
+    sparql = spec["paths"]["/sparql"]
+    assert set(sparql) == {"get", "head", "post"}
+    names = {p["name"] for p in sparql["get"]["parameters"]}
+    assert names == {"query", "default-graph-uri", "named-graph-uri", "format", "output",
+                     "timeout", "infer"}
+    for status in ("400", "403", "406", "414", "429", "431", "503"):
+        error = sparql["get"]["responses"][status]["$ref"].rsplit("/", 1)[-1]
+        assert set(spec["components"]["responses"][error]["content"]) == {"text/plain"}
+    assert {"413", "415"} <= set(sparql["post"]["responses"])
+    ok = sparql["get"]["responses"]["200"]["content"]
+    assert {"application/sparql-results+json", "text/tab-separated-values", "text/turtle",
+            "application/n-quads"} <= set(ok)
+    assert set(sparql["post"]["requestBody"]["content"]) == {
+        "application/x-www-form-urlencoded", "application/sparql-query"}
+    # An ASK example offers JSON and XML only; format= accepts names, media types, any case.
+    ask = spec["paths"]["/api/queries/027_fda_esketamine_2019"]["get"]
+    assert "text/csv" not in ask["responses"]["200"]["content"]
+    fmt = next(p for p in ask["parameters"] if p["name"] == "format")["schema"]["$ref"]
+    pattern = re.compile(spec["components"]["schemas"][fmt.rsplit("/", 1)[-1]]["pattern"])
+    for accepted in ("", "json", " XML ", "application/sparql-results+json; charset=utf-8"):
+        assert pattern.search(accepted), accepted
+    for refused in ("csv", "tsv", " ", "turtle"):
+        assert not pattern.search(refused), refused
 
 
 def test_sparql_examples_graph(server: LiveServer, paths: ProjectPaths) -> None:
