@@ -33,4 +33,7 @@ lint: setup ## ruff and mypy
 bench: setup ## Run the benchmarks and write docs/benchmarks.md
 	$(VENV)/python scripts/benchmark.py
 
-.PHONY: help setup build stats reason validate serve test lint bench
+stress: setup ## Stress the served endpoint (fuzz, load, runaways, slow clients) and write docs/reliability.md
+	$(VENV)/python scripts/stress.py
+
+.PHONY: help setup build stats reason validate serve test lint bench stress
