@@ -1,0 +1,377 @@
+"""Known defects of the query engine (pyoxigraph 0.5.13) and how the service lives with them.
+
+**ORDER BY aborts the process.** Oxigraph sorts solutions with ``slice::sort_unstable_by`` and a
+comparator (``cmp_terms`` in ``lib/spareval/src/eval.rs``) that is not a total order: two
+literals are compared by *value* when ``partial_cmp_literals`` knows how (numbers with numbers,
+date-times with date-times, strings with strings of the same language...) and otherwise by
+their *lexical form* ``(value, datatype, language)``. The two orders disagree, so a handful of
+values make a cycle: ``2 < 10`` by value, ``"10" < "1z"`` and ``"1z" < "2"`` by text. Rust's sort
+(since 1.81) detects such a comparator on inputs of more than 20 items and panics with
+"user-provided comparison function does not correctly implement a total order"; pyoxigraph is
+built with ``panic = "abort"``, so the panic is a SIGABRT that no ``except BaseException`` sees.
+On 20 items or fewer it uses insertion sort, which does not check, and returns a wrong order
+quietly (``10, "1z", 2``). docs/engine-defects.md has the bisection and the upstream report.
+
+This module holds pure functions for both halves of the handling:
+
+* :func:`total_order_by` rewrites every ORDER BY condition into a list of keys on which the
+  engine's comparator *is* a total order, and which sort in the order SPARQL 1.1 specifies
+  (and oxigraph gives wherever its own comparator is consistent). Queries then neither abort
+  nor come back misordered.
+* :func:`classify_crash` tells, from the tail of a dead query process's stderr, this abort
+  (a client-facing 400 naming the defect) from other deaths, for any query the rewrite does not
+  cover (RDF 1.2 triple terms) or a service that does not apply it.
+"""
+
+from __future__ import annotations
+
+import re
+import signal as _signal
+from dataclasses import dataclass
+
+# -- telling the abort apart from other deaths -----------------------------------------------
+
+ORDER_VIOLATION_TEXT = "does not correctly implement a total order"
+"""The end of the message Rust's sort panics with on an inconsistent comparator (Rust >= 1.81:
+"user-provided comparison function does not correctly implement a total order")."""
+ORDER_VIOLATION_FRAME = "panic_on_ord_violation"
+"""The panicking frame's name, present when ``RUST_BACKTRACE`` is set (the backtrace can push
+the message itself out of a short log tail)."""
+RUST_PANIC_TEXT = "panicked at "
+"""How Rust's default panic hook starts its report:
+``thread '<unnamed>' (N) panicked at FILE:LINE:COLUMN:``."""
+MEMORY_TEXT = "memory allocation of "
+"""Rust's report before aborting on a failed allocation:
+``memory allocation of N bytes failed``."""
+SEGFAULT_TEXTS = ("Fatal Python error: Segmentation fault", "Segmentation fault")
+"""faulthandler's report of SIGSEGV. A stack overflow in pyoxigraph (deeply nested queries) is a
+plain SIGSEGV with nothing else on stderr: Rust's guard-page handler, which would print "has
+overflowed its stack", is only installed by Rust executables, not by a library loaded into
+Python."""
+
+ORDER_BY_DEFECT_MESSAGE = (
+    "the query engine cannot sort these results: a known defect of oxigraph's ORDER BY "
+    "(its comparison is not a total order when the sorted values mix kinds of literal, such "
+    "as numbers with strings, or date-times with and without a time zone, and it aborts on "
+    "such input). Sort by one kind of value: ORDER BY STR(?x) always works, and so does "
+    "ORDER BY on values that are all strings, all integers and decimals, or all date-times "
+    "with a time zone"
+)
+
+
+@dataclass(frozen=True)
+class CrashCause:
+    """Why a query process died: the ``QueryError`` kind and the message for the client."""
+
+    kind: str
+    message: str
+
+
+def order_by_abort(stderr_tail: str) -> bool:
+    """True when the text a process left on stderr is the ORDER BY comparator abort.
+
+    A Rust panic is fatal in pyoxigraph (``panic = "abort"``), so the process has no output
+    after it but what faulthandler adds ("Fatal Python error: Aborted"); the *last* panic
+    report in the tail is therefore the one that killed it.
+    """
+    last = stderr_tail.rfind(RUST_PANIC_TEXT)
+    report = stderr_tail[last:] if last >= 0 else stderr_tail
+    return ORDER_VIOLATION_TEXT in report or ORDER_VIOLATION_FRAME in report
+
+
+def classify_crash(stderr_tail: str, signal: int | None = None) -> tuple[str, str]:
+    """The ``QueryError`` kind and client message for a query process that died.
+
+    ``stderr_tail`` is the end of what the process wrote on stderr (its worker log, with
+    faulthandler enabled); ``signal`` is the signal that ended it when the caller knows it
+    (``-returncode`` of a child), else None: the service's workers are grandchildren reaped by
+    the kernel, so it usually only has the log. Kinds follow ``STATUS_BY_KIND``:
+
+    * ``engine-defect`` (400): the ORDER BY comparator abort: the same query would take every
+      worker down, so it is the client's to change, and the message says how.
+    * ``memory`` (503): Rust's failed allocation under the memory cap, or MemoryError.
+    * ``crash`` (500): a segmentation fault (a stack overflow on deep nesting looks exactly
+      like any other: no Rust text), another Rust panic, or an abort without a reason.
+    * ``killed`` (503): SIGKILL, or no trace at all (the OOM killer, an operator).
+    """
+    if order_by_abort(stderr_tail):
+        return "engine-defect", ORDER_BY_DEFECT_MESSAGE
+    if MEMORY_TEXT in stderr_tail or "MemoryError" in stderr_tail:
+        return "memory", ("the query needed more memory than this service allows one query "
+                          "(max_query_memory) and was stopped; make it more selective")
+    if signal == _signal.SIGSEGV or any(text in stderr_tail for text in SEGFAULT_TEXTS):
+        return "crash", ("the query engine crashed on this query (segmentation fault; very "
+                         "deeply nested queries are a known cause)")
+    if RUST_PANIC_TEXT in stderr_tail:
+        return "crash", "the query engine stopped on an internal error (a panic) in this query"
+    if signal == _signal.SIGKILL or (signal is None and not stderr_tail.strip()):
+        return "killed", "the query process was stopped from outside while running this query"
+    return "crash", "the query process died while running this query"
+
+
+def crash_cause(stderr_tail: str, signal: int | None = None) -> CrashCause:
+    """:func:`classify_crash` as a value."""
+    return CrashCause(*classify_crash(stderr_tail, signal))
+
+
+# -- a total order for ORDER BY ---------------------------------------------------------------
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+_DOUBLE = f"<{XSD}double>"
+_FLOAT = f"<{XSD}float>"
+_DURATION_REFERENCE = f'"1969-09-01T00:00:00"^^<{XSD}dateTime>'
+"""The first of the four points oxigraph measures durations from (oxsdatatypes duration.rs;
+XSD names 1696-09-01, oxigraph uses 1969-09-01). It orders two durations only when all four
+agree, so measuring from any one of them keeps every order it gives. (Not another one: at run
+time 1697-02-01 and 1903-07-01 plus a duration evaluate to an error in 0.5.13.)"""
+
+_BUCKET_NODE, _BUCKET_LEXICAL, _BUCKET_NUMERIC, _BUCKET_CALENDAR, _BUCKET_DURATION, \
+    _BUCKET_TRIPLE = range(6)
+
+
+def order_keys(expression: str) -> list[str]:
+    """SPARQL expressions that, used in this order as ORDER BY keys, sort ``expression`` totally.
+
+    The first key is a bucket; the engine's comparator is a total order inside each bucket on
+    the keys that follow, and buckets never meet, so the whole is one:
+
+    0. IRIs and blank nodes: the engine's own order (blank nodes, then IRIs by code point).
+    1. every literal the engine compares by text ``(value, datatype, language)``: strings,
+       language strings, booleans, unknown datatypes, invalid lexical forms. Its value order
+       agrees with that text order there, so this bucket sorts exactly as the engine does.
+    2. numbers: by ``xsd:double`` (NaN last, where the engine puts it too), then integers and
+       decimals before floats and doubles of the same double value, then by the engine (exact
+       among integers and decimals). Two numbers the engine orders strictly keep that order
+       (for every integer, and every decimal of at most 15 significant digits: longer ones go
+       through the engine's own decimal-to-double conversion, which rounds twice); its
+       equalities are not transitive (16777216 = "16777216"^^xsd:float = 16777217), and this
+       breaks those ties.
+    3. dates and times (dateTime, date, time, gYearMonth, gYear, gMonthDay, gDay, gMonth): by
+       datatype, then by value with a missing time zone read as Z (XPath's implicit time zone;
+       the engine instead calls such a pair within 14 hours indeterminate and falls back to
+       text, which is what makes a cycle), then by text.
+    4. durations: by their length from 1969-09-01, then by text. The engine compares two
+       durations at four reference points and falls back to text where those disagree (P1M
+       against P30D), which cycles; any order it does give holds at 1969-09-01 too. A
+       duration too long to add to that date is one the engine never compares by value
+       either: it stays in bucket 1.
+    5. RDF 1.2 triple terms: the engine's order, *not* made total (triples whose objects mix
+       kinds still cycle). Not in this dataset; only TRIPLE() makes them.
+
+    An unbound or erroring ``expression`` leaves every key unbound: lowest, as SPARQL says.
+    SPARQL fixes only "unbound, blank nodes, IRIs, literals" between kinds; between kinds of
+    literal it fixes nothing, and the engine's text interleaving there is exactly what is not
+    transitive, so that is the one place the order differs from the engine's on inputs the
+    engine does sort (e.g. ``"abc"`` now comes before ``5``, the engine put ``"5" < "abc"``).
+
+    ``expression`` is evaluated once per key for each solution (oxigraph binds every ORDER BY
+    key to a variable per solution), so a random expression stays random, and total.
+    """
+    e = f"({expression})"
+    span = f"(({_DURATION_REFERENCE} + {e}) - {_DURATION_REFERENCE})"
+    bucket = (
+        f"IF(isIRI({e}) || isBlank({e}), {_BUCKET_NODE}, IF(isLiteral({e}), "
+        f"IF(isNumeric({e}), {_BUCKET_NUMERIC}, COALESCE("
+        f"{_BUCKET_CALENDAR} + 0 * STRLEN(TZ({e})), "
+        f"{_BUCKET_DURATION} + 0 * STRLEN(STR({span})), "
+        f"{_BUCKET_LEXICAL})), {_BUCKET_TRIPLE}))"
+    )
+    family = f'COALESCE(CONCAT(STR(DATATYPE({e})), SUBSTR(TZ({e}), 1, 0)), "")'
+    value = (
+        f"IF(isNumeric({e}), {_DOUBLE}({e}), COALESCE("
+        f'IF(TZ({e}) = "", STRDT(CONCAT(STR({e}), "Z"), DATATYPE({e})), {e}), {span}, 0))'
+    )
+    floating = (f"IF(isNumeric({e}), IF(sameTerm(DATATYPE({e}), {_FLOAT}) || "
+                f"sameTerm(DATATYPE({e}), {_DOUBLE}), 1, 0), 0)")
+    text = f'IF(isLiteral({e}) && !isNumeric({e}), STR({e}), "")'
+    return [bucket, family, value, floating, text, e]
+
+
+# -- finding ORDER BY in a query --------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+      (?P<space>\s+)
+    | (?P<comment>\#[^\n\r]*)
+    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+                 |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+    | (?P<iri><(?![=?$])[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\U000EFFFF]+)
+    | (?P<word>[A-Za-z0-9_:.\-%\\@\u00B7\u00C0-\U000EFFFF]+)
+    | (?P<open>[({\[])
+    | (?P<close>[)}\]])
+    | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[^\sA-Za-z0-9])
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+"""SPARQL at the level ORDER BY needs: strings, IRIs and comments skipped whole (so "ORDER BY"
+inside them is not a clause), brackets paired. ``<`` opens an IRI when an IRI can be read
+there, as the SPARQL grammar's terminals say; ``<=``, ``<?x`` and ``<$x`` are operators."""
+
+_CLAUSE_END = {"LIMIT", "OFFSET", "VALUES"}
+_PAIR = {"(": ")", "{": "}", "[": "]"}
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+class _Unparsed(Exception):
+    """The query is not SPARQL this module reads with confidence: leave it to the engine."""
+
+
+def _tokens(query: str) -> list[_Token]:
+    out: list[_Token] = []
+    position = 0
+    while position < len(query):
+        match = _TOKEN.match(query, position)
+        if match is None or match.end() == position:
+            raise _Unparsed(f"unreadable text at {position}")
+        kind = match.lastgroup or ""
+        if kind not in ("space", "comment"):
+            out.append(_Token(kind, match.group(), position, match.end()))
+        position = match.end()
+    return out
+
+
+def _skip_group(tokens: list[_Token], i: int) -> int:
+    """Index after the bracket group opening at ``tokens[i]``."""
+    stack = [_PAIR[tokens[i].text]]
+    i += 1
+    while stack:
+        if i >= len(tokens):
+            raise _Unparsed("unbalanced brackets")
+        token = tokens[i]
+        if token.kind == "open":
+            stack.append(_PAIR[token.text])
+        elif token.kind == "close":
+            if token.text != stack.pop():
+                raise _Unparsed("mismatched brackets")
+        i += 1
+    return i
+
+
+@dataclass(frozen=True)
+class OrderCondition:
+    """One ORDER BY condition: its expression text and whether it is DESC."""
+
+    expression: str
+    descending: bool
+
+
+def _condition(query: str, tokens: list[_Token], i: int) -> tuple[OrderCondition, int] | None:
+    """The condition starting at ``tokens[i]`` and the index after it, or None at clause end."""
+    if i >= len(tokens):
+        return None
+    token = tokens[i]
+    upper = token.text.upper()
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if token.kind == "word" and upper in ("ASC", "DESC") and nxt is not None \
+            and nxt.text == "(":
+        end = _skip_group(tokens, i + 1)
+        inner = query[tokens[i + 1].end:tokens[end - 1].start]
+        return OrderCondition(inner.strip(), upper == "DESC"), end
+    if token.kind == "var":
+        return OrderCondition(token.text, False), i + 1
+    if token.text == "(":
+        end = _skip_group(tokens, i)
+        return OrderCondition(query[token.start:tokens[end - 1].end], False), end
+    if token.kind == "word" and upper in ("EXISTS", "NOT"):
+        # EXISTS { ... } or NOT EXISTS { ... }
+        brace = i + 1 if upper == "EXISTS" else i + 2
+        if upper == "NOT" and not (nxt is not None and nxt.text.upper() == "EXISTS"):
+            return None
+        if brace >= len(tokens) or tokens[brace].text != "{":
+            return None
+        end = _skip_group(tokens, brace)
+        return OrderCondition(query[token.start:tokens[end - 1].end], False), end
+    if token.kind in ("word", "iri") and upper not in _CLAUSE_END and nxt is not None \
+            and nxt.text == "(":
+        # A built-in call (STR(?x), COUNT(*), ...) or an extension function (xsd:integer(?x)).
+        end = _skip_group(tokens, i + 1)
+        return OrderCondition(query[token.start:tokens[end - 1].end], False), end
+    return None
+
+
+def order_by_clauses(query: str) -> list[tuple[int, int, list[OrderCondition]]]:
+    """Each ORDER BY clause of ``query``: its character span and its conditions.
+
+    Raises ValueError when a clause is not read with confidence (no condition, or something
+    other than LIMIT, OFFSET, VALUES, ``}`` or the end after its conditions).
+    """
+    try:
+        tokens = _tokens(query)
+    except _Unparsed as exc:
+        raise ValueError(str(exc)) from None
+    clauses: list[tuple[int, int, list[OrderCondition]]] = []
+    i = 0
+    while i < len(tokens):
+        if not (tokens[i].kind == "word" and tokens[i].text.upper() == "ORDER"
+                and i + 1 < len(tokens) and tokens[i + 1].kind == "word"
+                and tokens[i + 1].text.upper() == "BY"):
+            i += 1
+            continue
+        start, i = tokens[i].start, i + 2
+        conditions: list[OrderCondition] = []
+        try:
+            while (found := _condition(query, tokens, i)) is not None:
+                condition, i = found
+                conditions.append(condition)
+        except _Unparsed as exc:
+            raise ValueError(str(exc)) from None
+        if not conditions:
+            raise ValueError("ORDER BY without a condition")
+        if i < len(tokens) and not (tokens[i].text == "}"
+                                    or tokens[i].text.upper() in _CLAUSE_END):
+            raise ValueError(f"unexpected {tokens[i].text!r} after ORDER BY conditions")
+        clauses.append((start, tokens[i - 1].end, conditions))
+    return clauses
+
+
+def total_order_by(query: str) -> str:
+    """``query`` with every ORDER BY condition replaced by the keys of :func:`order_keys`.
+
+    A query without ORDER BY comes back unchanged (the same object), and so does one whose
+    ORDER BY clause this module does not read with confidence: the engine then parses it and
+    reports its own syntax error, and :func:`classify_crash` covers the abort if it comes.
+    """
+    try:
+        clauses = order_by_clauses(query)
+    except ValueError:
+        return query
+    if not clauses:
+        return query
+    out: list[str] = []
+    position = 0
+    for start, end, conditions in clauses:
+        keys: list[str] = []
+        for condition in conditions:
+            direction = "DESC" if condition.descending else "ASC"
+            keys.extend(f"{direction}({key})" for key in order_keys(condition.expression))
+        out.append(query[position:start])
+        out.append("ORDER BY " + " ".join(keys))
+        position = end
+    out.append(query[position:])
+    return "".join(out)
+
+
+__all__ = [
+    "MEMORY_TEXT",
+    "ORDER_BY_DEFECT_MESSAGE",
+    "ORDER_VIOLATION_FRAME",
+    "ORDER_VIOLATION_TEXT",
+    "RUST_PANIC_TEXT",
+    "SEGFAULT_TEXTS",
+    "CrashCause",
+    "OrderCondition",
+    "classify_crash",
+    "crash_cause",
+    "order_by_abort",
+    "order_by_clauses",
+    "order_keys",
+    "total_order_by",
+]

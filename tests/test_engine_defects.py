@@ -1,0 +1,286 @@
+"""The ORDER BY abort of pyoxigraph 0.5.13, reproduced on a few triples, and its handling.
+
+Everything that runs the engine on a query that may abort runs it in a child process: the
+abort is a SIGABRT (pyoxigraph is built with ``panic = "abort"``) that would take pytest down.
+See docs/engine-defects.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ketamine_ed_kg.engine_defects import (
+    ORDER_BY_DEFECT_MESSAGE,
+    classify_crash,
+    crash_cause,
+    order_by_abort,
+    order_by_clauses,
+    order_keys,
+    total_order_by,
+)
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+ORDER_QUERY = "SELECT ?o WHERE { ?s ?p ?o } ORDER BY ?o"
+
+# What a worker's log holds after the abort (RUST_BACKTRACE unset; faulthandler enabled).
+ABORT_LOG = """\
+thread '<unnamed>' (4094) panicked at /rustc/58cf8f9c35b355199727627d07ae34a4e2846d67/library/\
+core/src/slice/sort/shared/smallsort.rs:854:5:
+user-provided comparison function does not correctly implement a total order
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+Fatal Python error: Aborted
+
+Current thread 0x00007f90fe28fb80 (most recent call first):
+  File "/x/zygote.py", line 6 in <module>
+"""
+SEGFAULT_LOG = """\
+Fatal Python error: Segmentation fault
+
+Current thread 0x00007f663544bb80 (most recent call first):
+  File "/x/zygote.py", line 13 in <module>
+"""
+
+
+def mixed_triples() -> str:
+    """21 triples whose objects are 10 integers and 11 strings: the smallest size Rust's sort
+    checks (it insertion-sorts 20 or fewer without checking), in an order that trips it."""
+    objects = [f'"{k}"^^<{XSD}integer>' for k in range(1, 11)] + [f'"{k}x"' for k in range(1, 12)]
+    return "".join(f"<http://example.org/s{i}> <http://example.org/p> {o} .\n"
+                   for i, o in enumerate(objects))
+
+
+CHILD = textwrap.dedent("""\
+    import faulthandler, json, sys
+    import pyoxigraph as ox
+    faulthandler.enable(file=sys.stderr)  # as the service's query workers do
+    data, query = sys.argv[1], sys.stdin.read()
+    store = ox.Store()
+    if data:
+        store.load(path=data, format=ox.RdfFormat.N_QUADS)
+    try:
+        rows = list(store.query(query, use_default_graph_as_union=True))
+    except BaseException as exc:  # a Rust panic would be a pyo3 PanicException (BaseException)
+        print(json.dumps({"caught": type(exc).__name__}))
+        raise SystemExit(3)
+    print(json.dumps({"rows": [[str(v) if v is not None else None for v in row] for row in rows]}))
+""")
+
+
+def run_child(tmp_path: Path, query: str, data: str | None = None,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``query`` (over ``data``, N-Quads) in a fresh interpreter and return what happened."""
+    path = ""
+    if data is not None:
+        target = tmp_path / "data.nq"
+        target.write_text(data, encoding="utf-8")
+        path = str(target)
+    child_env = {k: v for k, v in os.environ.items() if k != "RUST_BACKTRACE"}
+    child_env.update(env or {})
+    return subprocess.run([sys.executable, "-c", CHILD, path], input=query, text=True,
+                          capture_output=True, env=child_env, timeout=120, check=False)
+
+
+def rows_of(result: subprocess.CompletedProcess[str]) -> list[list[str | None]]:
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows: list[list[str | None]] = json.loads(result.stdout)["rows"]
+    return rows
+
+
+def values_query(terms: list[str], order: str = "?x") -> str:
+    return f"SELECT ?x WHERE {{ VALUES ?x {{ {' '.join(terms)} }} }} ORDER BY {order}"
+
+
+# -- the defect ---------------------------------------------------------------------------------
+
+def test_order_by_over_mixed_literals_aborts_the_process(tmp_path: Path) -> None:
+    result = run_child(tmp_path, ORDER_QUERY, mixed_triples())
+    assert result.returncode == -signal.SIGABRT, (result.returncode, result.stderr[-2000:])
+    assert "caught" not in result.stdout  # not even `except BaseException` sees it
+    assert "does not correctly implement a total order" in result.stderr
+    assert "Fatal Python error: Aborted" in result.stderr
+    assert order_by_abort(result.stderr)
+    assert classify_crash(result.stderr, -result.returncode) == (
+        "engine-defect", ORDER_BY_DEFECT_MESSAGE)
+    assert classify_crash(result.stderr) == ("engine-defect", ORDER_BY_DEFECT_MESSAGE)
+
+
+def test_the_abort_is_recognised_with_a_rust_backtrace_too(tmp_path: Path) -> None:
+    result = run_child(tmp_path, ORDER_QUERY, mixed_triples(), {"RUST_BACKTRACE": "1"})
+    assert result.returncode == -signal.SIGABRT
+    assert "panic_on_ord_violation" in result.stderr
+    # The frame name alone is enough when a long backtrace pushed the message out of the tail.
+    tail = result.stderr[result.stderr.index("stack backtrace:"):]
+    assert order_by_abort(tail)
+
+
+def test_under_21_values_the_engine_misorders_quietly(tmp_path: Path) -> None:
+    """Three values make the comparator cycle: 2 < 10 by value, "10" < "1z" < "2" by text.
+    Insertion sort does not check, so this comes back in an order that puts 10 before 2."""
+    rows = rows_of(run_child(tmp_path, values_query(['"1z"', "10", "2"])))
+    assert [row[0] for row in rows] == [
+        f'"10"^^<{XSD}integer>', '"1z"', f'"2"^^<{XSD}integer>']
+
+
+# -- the rewrite --------------------------------------------------------------------------------
+
+def test_rewritten_query_sorts_what_aborted(tmp_path: Path) -> None:
+    rows = rows_of(run_child(tmp_path, total_order_by(ORDER_QUERY), mixed_triples()))
+    values = [row[0] for row in rows]
+    assert values == (sorted(f'"{k}x"' for k in range(1, 12))
+                      + [f'"{k}"^^<{XSD}integer>' for k in range(1, 11)])
+    descending = total_order_by(ORDER_QUERY.replace("BY ?o", "BY DESC(?o)"))
+    assert [row[0] for row in rows_of(run_child(tmp_path, descending, mixed_triples()))] \
+        == values[::-1]
+
+
+def test_rewritten_order_is_the_engine_order_within_one_kind(tmp_path: Path) -> None:
+    texts = ['"b"', '"a"@en', '"a"', '"B"@de', f'"true"^^<{XSD}boolean>', '"x"^^<http://e/t>',
+             f'"abc"^^<{XSD}integer>', '"é"', '""', '"a"@de']
+    numbers = ["10", "2", "-3", "2.5", "0.1", "100", "7", "99.99", "-0.5", "1"]
+    for terms in (texts, numbers):
+        plain = rows_of(run_child(tmp_path, values_query(terms)))
+        rewritten = rows_of(run_child(tmp_path, total_order_by(values_query(terms))))
+        assert rewritten == plain
+
+
+def test_rewrite_keeps_numeric_order_and_settles_unequal_equals(tmp_path: Path) -> None:
+    """16777216 and 16777217 both equal "16777216"^^xsd:float to the engine; 0.1 (decimal) and
+    0.100000000000000001 both equal "0.1"^^xsd:double. Padded past 20 values, that aborts."""
+    tricky = ["16777216", "16777217", f'"16777216"^^<{XSD}float>', "0.1",
+              "0.100000000000000001", f'"0.1"^^<{XSD}double>', f'"NaN"^^<{XSD}double>',
+              f'"-INF"^^<{XSD}float>', "3", f'"3"^^<{XSD}int>']
+    terms = tricky * 3
+    rows = rows_of(run_child(tmp_path, total_order_by(values_query(terms))))
+    order = [row[0] for row in rows]
+    assert order[:3] == [f'"-INF"^^<{XSD}float>'] * 3
+    assert order[-3:] == [f'"NaN"^^<{XSD}double>'] * 3
+    assert order.index(f'"16777216"^^<{XSD}integer>') < order.index(f'"16777217"^^<{XSD}integer>')
+    assert order.index(f'"0.1"^^<{XSD}decimal>') \
+        < order.index(f'"0.100000000000000001"^^<{XSD}decimal>')
+
+
+def test_rewrite_orders_times_with_and_without_zone(tmp_path: Path) -> None:
+    """Within 14 hours the engine calls a zoned and an unzoned time indeterminate and compares
+    their text, which cycles; the rewrite reads a missing zone as Z (XPath's implicit one)."""
+    def dt(text: str) -> str:
+        return f'"{text}"^^<{XSD}dateTime>'
+    cycle = [dt("2020-01-01T10:00:00+05:00"), dt("2020-01-01T06:00:00Z"),
+             dt("2020-01-01T08:00:00")]
+    terms = cycle * 7
+    rows = rows_of(run_child(tmp_path, total_order_by(values_query(terms))))
+    order = [row[0] for row in rows]
+    assert order == [f'"2020-01-01T10:00:00+05:00"^^<{XSD}dateTime>'] * 7 + [
+        f'"2020-01-01T06:00:00Z"^^<{XSD}dateTime>'] * 7 + [
+        f'"2020-01-01T08:00:00"^^<{XSD}dateTime>'] * 7
+
+
+def test_rewrite_sorts_a_cycle_of_durations(tmp_path: Path) -> None:
+    """P301D < P10M at all four reference points; P2M242D is indeterminate with both and its
+    text sorts between them: a cycle."""
+    def dur(text: str) -> str:
+        return f'"{text}"^^<{XSD}duration>'
+    terms = [dur("P10M"), dur("P301D"), dur("P2M242D")] * 7
+    rows = rows_of(run_child(tmp_path, total_order_by(values_query(terms))))
+    order = [row[0] for row in rows]
+    # Measured from 1969-09-01: P301D, P10M = 303 days, P2M242D = 303 days (then by text).
+    assert order == [f'"P301D"^^<{XSD}duration>'] * 7 + [f'"P10M"^^<{XSD}duration>'] * 7 + [
+        f'"P2M242D"^^<{XSD}duration>'] * 7
+
+
+def test_rewrite_keeps_unbound_first_then_nodes_then_literals(tmp_path: Path) -> None:
+    query = ("SELECT ?x WHERE { VALUES ?x { 5 UNDEF <http://e/b> \"a\" <http://e/a> } } "
+             "ORDER BY ?x")
+    order = [row[0] for row in rows_of(run_child(tmp_path, total_order_by(query)))]
+    assert order == [None, "<http://e/a>", "<http://e/b>", '"a"', f'"5"^^<{XSD}integer>']
+
+
+def test_every_key_is_a_sparql_expression(tmp_path: Path) -> None:
+    keys = order_keys("?x")
+    query = "SELECT * WHERE { VALUES ?x { 1 } " + " ".join(
+        f"BIND({key} AS ?k{i})" for i, key in enumerate(keys)) + " }"
+    assert len(rows_of(run_child(tmp_path, query))[0]) == len(keys) + 1
+
+
+# -- reading ORDER BY ---------------------------------------------------------------------------
+
+def conditions(query: str) -> list[list[tuple[str, bool]]]:
+    return [[(c.expression, c.descending) for c in found]
+            for _start, _end, found in order_by_clauses(query)]
+
+
+def test_queries_without_order_by_are_returned_as_they_are() -> None:
+    query = ("PREFIX ex: <http://e/> SELECT ?o WHERE { ?s ex:ORDER ?o . "
+             "?s <http://e/#ORDER BY> ?o FILTER(?o != 'ORDER BY ?o') } # ORDER BY ?o\n")
+    assert conditions(query) == []
+    assert total_order_by(query) is query
+
+
+def test_order_by_conditions_are_read() -> None:
+    query = ("SELECT * WHERE { { SELECT ?s WHERE { ?s ?p ?o } ORDER BY STR(?s) LIMIT 2 } } "
+             "order by desc(?s) (?s + 1) xsd:string(?s) <http://f>(?s) "
+             "NOT EXISTS { ?s ?p 1 } EXISTS{?s ?p 2} ASC(?o) OFFSET 1")
+    assert conditions(query) == [
+        [("STR(?s)", False)],
+        [("?s", True), ("(?s + 1)", False), ("xsd:string(?s)", False),
+         ("<http://f>(?s)", False), ("NOT EXISTS { ?s ?p 1 }", False),
+         ("EXISTS{?s ?p 2}", False), ("?o", False)],
+    ]
+    assert conditions("SELECT ?c WHERE {} ORDER BY (?a<?b) ?c VALUES ?c { 1 }") == [
+        [("(?a<?b)", False), ("?c", False)]]
+
+
+def test_each_condition_becomes_its_keys() -> None:
+    rewritten = total_order_by("SELECT * WHERE { ?s ?p ?o } ORDER BY DESC(?o) ?s LIMIT 3")
+    keys_o = " ".join(f"DESC({key})" for key in order_keys("?o"))
+    keys_s = " ".join(f"ASC({key})" for key in order_keys("?s"))
+    assert rewritten == f"SELECT * WHERE {{ ?s ?p ?o }} ORDER BY {keys_o} {keys_s} LIMIT 3"
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT ?o WHERE { ?s ?p ?o } ORDER BY",
+    "SELECT ?o WHERE { ?s ?p ?o } ORDER BY ?o .",
+    "SELECT ?o WHERE { ?s ?p ?o } ORDER BY (?o",
+    "SELECT ?o WHERE { ?s ?p ?o } ORDER BY \"open",
+])
+def test_clauses_not_read_with_confidence_are_left_to_the_engine(query: str) -> None:
+    assert total_order_by(query) is query
+
+
+# -- telling deaths apart -----------------------------------------------------------------------
+
+def test_classify_crash_kinds() -> None:
+    assert classify_crash(ABORT_LOG)[0] == "engine-defect"
+    assert classify_crash(ABORT_LOG, signal.SIGABRT)[0] == "engine-defect"
+    assert classify_crash(SEGFAULT_LOG)[0] == "crash"
+    assert classify_crash("", signal.SIGSEGV)[0] == "crash"
+    assert classify_crash("memory allocation of 1048576 bytes failed\n")[0] == "memory"
+    assert classify_crash("")[0] == "killed"
+    assert classify_crash("", signal.SIGKILL)[0] == "killed"
+    assert classify_crash("", signal.SIGABRT)[0] == "crash"
+    other_panic = "thread '<unnamed>' (1) panicked at lib/x.rs:1:1:\nindex out of bounds\n"
+    assert classify_crash(other_panic)[0] == "crash"
+    # Only the last panic counts: a process dies at its first one, so an earlier report is
+    # from text that merely quotes one.
+    assert classify_crash(ABORT_LOG + other_panic)[0] == "crash"
+    assert crash_cause(ABORT_LOG).message == ORDER_BY_DEFECT_MESSAGE
+    assert "ORDER BY" in ORDER_BY_DEFECT_MESSAGE
+
+
+def test_a_stack_overflow_leaves_no_rust_text(tmp_path: Path) -> None:
+    depth = 2500
+    query = "SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth
+    result = run_child(tmp_path, query)
+    if result.returncode == 0:
+        pytest.skip("the engine survived this nesting with this stack size")
+    assert result.returncode == -signal.SIGSEGV
+    assert "panicked" not in result.stderr and "overflow" not in result.stderr
+    assert "Fatal Python error: Segmentation fault" in result.stderr
+    assert classify_crash(result.stderr, -result.returncode)[0] == "crash"
