@@ -53,7 +53,7 @@ from ketamine_ed_kg.server.run import LiveServer  # noqa: E402
 from test_server_support import live_server, request, write_dataset  # noqa: E402
 
 SEED = 20260417
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 15
 """Generated requests per operation in the fuzzing phase (the examples and coverage phases add
 their own, bounded by the schema)."""
 

@@ -274,7 +274,7 @@ from ketamine_ed_kg.server import http as http_plumbing  # noqa: E402
 from ketamine_ed_kg.server.run import LiveServer  # noqa: E402
 from test_server_support import live_server, write_dataset  # noqa: E402
 
-MAX_EXAMPLES = 400
+MAX_EXAMPLES = 1500
 
 
 class HypothesisSource:
