@@ -2,21 +2,14 @@
 
     gunicorn -c server/gunicorn.conf.py server.wsgi:application
 
-``ketamine-ed-kg serve`` starts gunicorn with the same settings from Python
-(``ketamine_ed_kg.server.run.gunicorn_options``). Each gunicorn worker process builds its own
-app, hence its own zygote and query processes; threads stream responses while queries run in
-the killable workers. Chosen over waitress by measurement on 2 cores (docs/benchmarks.md).
+Every setting comes from ``ketamine_ed_kg.server.run.gunicorn_options`` applied to the service
+configuration (``KETAMINE_ED_KG_*`` variables and the file named by ``KETAMINE_ED_KG_CONFIG``,
+see docs/configuration.md), the same function ``ketamine-ed-kg serve`` uses, so the two cannot
+drift apart. ``server/wsgi.py`` builds the app from the same configuration. Each gunicorn
+process builds its own app, hence its own zygote and query processes.
 """
 
-import os
+from ketamine_ed_kg.config import load_config
+from ketamine_ed_kg.server.run import gunicorn_options
 
-_host = os.environ.get("KETAMINE_ED_KG_HOST", "127.0.0.1")
-bind = f"{_host}:{os.environ.get('KETAMINE_ED_KG_PORT', '5000')}"
-worker_class = "gthread"
-workers = int(os.environ.get("KETAMINE_ED_KG_GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("KETAMINE_ED_KG_THREADS", "8"))
-# The query deadline is enforced by killing query processes; the HTTP worker must outlive it.
-timeout = int(float(os.environ.get("KETAMINE_ED_KG_DEADLINE", "30")) * 10 + 30)
-graceful_timeout = 10
-preload_app = False
-accesslog = "-"
+globals().update(gunicorn_options(load_config()))

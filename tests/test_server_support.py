@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,4 +94,81 @@ def request(url: str, method: str = "GET", body: bytes | str | None = None,
     return Reply(response.status, found, data)
 
 
-__all__ = ["Reply", "live_server", "request", "write_dataset"]
+_SERVE = """
+import json, sys
+from ketamine_ed_kg.config import load_config
+from ketamine_ed_kg.server.run import serve
+serve(load_config(json.loads(sys.argv[1]), environ={}),
+      announce=lambda url: print("serving", url, flush=True))
+"""
+
+
+@dataclass
+class GunicornServer:
+    """The production server (``ketamine_ed_kg.server.run.serve``, gunicorn) in a subprocess."""
+
+    proc: subprocess.Popen[str]
+    port: int
+    log: Path
+    """Its standard error (gunicorn's log)."""
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        return self.base + "/sparql"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def gunicorn_server(dataset: Path, log: Path, env: Mapping[str, str] | None = None,
+                    **overrides: Any) -> Iterator[GunicornServer]:
+    """Run the real gunicorn-served app on a free 127.0.0.1 port until the block ends.
+
+    ``overrides`` are service settings (JSON values); ``env`` replaces the subprocess's
+    environment (``KETAMINE_ED_KG_*`` variables are always left out); gunicorn's log goes
+    to ``log``. The block starts once the app answers; the server is stopped (SIGTERM, then
+    SIGKILL) afterwards.
+    """
+    port = free_port()
+    settings: dict[str, Any] = {"dataset": str(dataset), "workers": 2, "port": port,
+                                "host": "127.0.0.1", "log_level": "WARNING"}
+    settings.update(overrides)
+    base_env = dict(os.environ if env is None else env)
+    clean = {k: v for k, v in base_env.items() if not k.startswith("KETAMINE_ED_KG_")}
+    with log.open("w", encoding="utf-8") as errors:
+        proc = subprocess.Popen([sys.executable, "-c", _SERVE, json.dumps(settings)],
+                                stdout=subprocess.PIPE, stderr=errors, text=True, env=clean,
+                                start_new_session=True)
+    server = GunicornServer(proc, port, log)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != f"serving {server.endpoint}":
+            raise RuntimeError(f"gunicorn did not start ({line!r}):\n"
+                               + log.read_text(encoding="utf-8")[-4000:])
+        # The announcement comes before the HTTP process has loaded the app: wait for it.
+        reply = request(server.endpoint + "?query=ASK%7B%7D", timeout=120)
+        if reply.status != 200:
+            raise RuntimeError(f"gunicorn answers {reply.status}: {reply.text[:500]}")
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+__all__ = ["GunicornServer", "Reply", "free_port", "gunicorn_server", "live_server", "request",
+           "write_dataset"]

@@ -4,20 +4,27 @@ Clients (Comunica, YASGUI, the SIB editor) find out what an endpoint offers from
 description (a bare GET on ``/sparql``) and from VoID at ``/.well-known/void``. The VoID is
 built by :func:`ketamine_ed_kg.void.describe`, the same function the build uses, over the
 asserted and ontology graphs read back from the store.
+
+Absolute URLs in responses come from :func:`advertised_url`: ``public_url`` when it is set,
+else the request's own host only when its ``Host`` header is one of ``trusted_hosts``, else
+``http://host:port`` of the configuration. Nothing is cached per ``Host``: the VoID
+statistics are computed once and the URLs are added to a copy per request.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 from werkzeug.datastructures import MultiDict
 
+from ..config import ServiceConfig
 from ..namespaces import KED, KEDO, PREFIXES, SD, VOID
 from ..store import Job
-from ..void import describe
+from ..void import DATASET_IRI, describe
 from . import state
 from .errors import ApiError
 from .http import make_etag, not_modified
@@ -34,8 +41,45 @@ RDFLIB_FORMATS = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rd
 TITLE = "ketamine-ed-kg: ketamine treatment of eating disorders"
 
 
-def _endpoint_url() -> str:
-    return state().config.public_url or request.base_url
+ENDPOINT_PATH = "/sparql"
+
+
+def base_url_for(config: ServiceConfig, host: str | None = None,
+                 url_root: str | None = None) -> str:
+    """The base URL (no trailing slash) of this service's absolute URLs.
+
+    * ``public_url`` set: its parent, e.g. ``https://w3id.org/ketamine-ed`` for
+      ``https://w3id.org/ketamine-ed/sparql``;
+    * else, when ``host`` (the request's ``Host`` header) is exactly one of
+      ``trusted_hosts`` (letter case aside): ``url_root``, the request's own root URL;
+    * else ``http://host:port`` of the configuration.
+
+    So a client can never make the service advertise a host of its choosing.
+    """
+    if config.public_url:
+        parts = urlsplit(config.public_url)
+        path = parts.path.rstrip("/")
+        parent = path.rsplit("/", 1)[0] if "/" in path else ""
+        return f"{parts.scheme}://{parts.netloc}{parent}"
+    if host and url_root and host.lower() in {h.lower() for h in config.trusted_hosts}:
+        return url_root.rstrip("/")
+    name = f"[{config.host}]" if ":" in config.host else config.host
+    return f"http://{name}:{config.port}"
+
+
+def advertised_url(path: str = ENDPOINT_PATH) -> str:
+    """The absolute URL this service advertises for ``path`` (default: the endpoint; the
+    endpoint, ``/sparql`` or ``/sparql/``, is ``public_url`` itself when that is set), for the
+    request being handled.
+
+    The one place absolute URLs come from: the service description, VoID, and the base IRI
+    of queries (``advertised_url(request.path)``). See :func:`base_url_for` for the rules
+    (``Host`` counts only when trusted).
+    """
+    cfg = state().config
+    if cfg.public_url and path.rstrip("/") == ENDPOINT_PATH:
+        return cfg.public_url
+    return base_url_for(cfg, request.host, request.url_root) + path
 
 
 def _graph_counts() -> dict[str, int]:
@@ -85,7 +129,7 @@ def service_description() -> Response:
     """SPARQL 1.1 Service Description of this endpoint."""
     st = state()
     cfg = st.config
-    endpoint = URIRef(_endpoint_url())
+    endpoint = URIRef(advertised_url(request.path))  # /sparql or /sparql/, as asked
     g = Graph()
     g.bind("sd", SD)
     g.bind("void", VOID)
@@ -118,7 +162,7 @@ def service_description() -> Response:
         g.add((named, SD.graph, inner))
         g.add((inner, RDF.type, SD.Graph))
         g.add((inner, VOID.triples, Literal(counts[name], datatype=XSD.integer)))
-    void_url = URIRef(request.host_url.rstrip("/") + "/.well-known/void")
+    void_url = URIRef(advertised_url("/.well-known/void"))
     g.add((dataset, RDF.type, VOID.Dataset))
     g.add((dataset, DCTERMS.source, void_url))
     return _send_graph(g, str(endpoint))
@@ -127,28 +171,28 @@ def service_description() -> Response:
 @bp.route("/.well-known/void")
 def void() -> Response:
     """VoID: triples, classes, properties, dumps and links to external datasets."""
+    from .dumps import DUMP_EXTENSIONS, STEM
+
     st = state()
-    host = request.host_url.rstrip("/")
-    key = f"void:{host}"
     with st.lock:
-        cached = st.cache.get(key)
-    if cached is None:
+        cached = st.cache.get("void")
+    if cached is None:  # one entry, whatever the Host: the statistics, without URLs
         graphs = tuple(sorted(st.graphs - {st.config.inferred_graph}))
         nt = st.fetch_bytes(Job("query", "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
                                 union_default_graph=False, default_graph=graphs,
                                 named_graphs=(), rdf_format="ntriples"))
         merged = Graph()
         merged.parse(data=nt.decode("utf-8"), format="nt")
-        from .dumps import DUMP_EXTENSIONS, STEM
-
-        cached = describe(merged, title=TITLE, version=st.version.version,
-                          dumps=[f"{host}/download/{STEM}.{ext}" for ext in DUMP_EXTENSIONS],
-                          sparql_endpoint=st.config.public_url or f"{host}/sparql")
+        cached = describe(merged, title=TITLE, version=st.version.version)
         with st.lock:
-            st.cache[key] = cached
+            st.cache["void"] = cached
+    endpoint = advertised_url()
     out = Graph()
     out += cached
-    return _send_graph(out, host)
+    out.add((DATASET_IRI, VOID.sparqlEndpoint, URIRef(endpoint)))
+    for ext in DUMP_EXTENSIONS:
+        out.add((DATASET_IRI, VOID.dataDump, URIRef(advertised_url(f"/download/{STEM}.{ext}"))))
+    return _send_graph(out, endpoint, advertised_url("/"))
 
 
 _SLUG = re.compile(r"[A-Za-z0-9._~-]+")
@@ -182,4 +226,4 @@ def ontology_term(term: str) -> Response:
     return _describe(str(KEDO[term]))
 
 
-__all__ = ["bp", "service_description"]
+__all__ = ["ENDPOINT_PATH", "advertised_url", "base_url_for", "bp", "service_description"]

@@ -1,7 +1,11 @@
-"""HTTP plumbing shared by every route: CORS, gzip on streamed bodies, ETag and 304s.
+"""HTTP plumbing shared by every route: CORS, gzip on streamed bodies, ETag and 304s, and
+``X-Content-Type-Options: nosniff`` on every response (error responses included).
 
 ETags derive from the served graph's version (the build digest) plus everything else that
 shapes the representation, so a cache may keep a query's answer until the graph is rebuilt.
+A HEAD response carries the headers the same GET would get (``Content-Encoding: gzip``, the
+``-gz`` ETag) and no body; the body is never compressed, and no ``Content-Length`` is made
+up from a body that is not sent.
 """
 
 from __future__ import annotations
@@ -40,10 +44,15 @@ def not_modified(req: Request, etag: str, modified: datetime) -> bool:
 
 
 class _Gzip:
-    """Compress a (possibly streamed) body chunk by chunk, closing the source when done."""
+    """Compress a (possibly streamed) body chunk by chunk, closing the source when done.
 
-    def __init__(self, source: Iterable[bytes]) -> None:
+    ``source`` is the encoded body; ``original`` the response's own iterable, closed with it
+    (iterating an encoding generator does not close what it wraps).
+    """
+
+    def __init__(self, source: Iterable[bytes], original: object = None) -> None:
         self.source = source
+        self.original = original
 
     def __iter__(self) -> Iterator[bytes]:
         comp = zlib.compressobj(6, zlib.DEFLATED, 31)
@@ -54,9 +63,10 @@ class _Gzip:
         yield comp.flush()
 
     def close(self) -> None:
-        close = getattr(self.source, "close", None)
-        if close is not None:
-            close()
+        for part in (self.source, self.original):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
 
 
 def _accepts_gzip(req: Request) -> bool:
@@ -68,20 +78,29 @@ def install(app: Flask, config: ServiceConfig) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        head = request.method == "HEAD"
+        response.headers["X-Content-Type-Options"] = "nosniff"
         if config.cors_origin:
             response.headers["Access-Control-Allow-Origin"] = config.cors_origin
             response.headers["Access-Control-Expose-Headers"] = EXPOSED
             if request.method == "OPTIONS":
-                response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+                response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
                 response.headers["Access-Control-Allow-Headers"] = (
                     request.headers.get("Access-Control-Request-Headers")
                     or "Accept, Content-Type, If-None-Match, If-Modified-Since")
                 response.headers["Access-Control-Max-Age"] = "86400"
-        if (config.gzip and response.status_code == 200 and request.method != "HEAD"
+        if head:
+            # The body is not sent: a length computed from it (an empty placeholder, say)
+            # would be wrong. A length the route set itself stays.
+            response.automatically_set_content_length = False
+        if (config.gzip and response.status_code == 200
                 and "Content-Encoding" not in response.headers
                 and (response.mimetype or "").startswith(COMPRESSIBLE)
                 and _accepts_gzip(request)):
-            response.response = _Gzip(response.iter_encoded())
+            original = response.response
+            # HEAD: the same headers as GET, but nothing is compressed (or iterated).
+            source: Iterable[bytes] = () if head else response.iter_encoded()
+            response.response = _Gzip(source, original)
             response.direct_passthrough = False
             response.headers["Content-Encoding"] = "gzip"
             response.headers.pop("Content-Length", None)

@@ -1,18 +1,23 @@
 """Running the app under a production WSGI server.
 
 gunicorn is the default: measured on 2 cores (docs/benchmarks.md) it served 1.5-2x waitress's
-throughput on small and medium queries, because two HTTP processes spread the Flask work over
-both cores, while the deadline mechanism (killing a query's worker process) behaves the same
-in both. waitress stays available (``server = "waitress"``): one process, half the memory.
-``server/gunicorn.conf.py`` serves the same app for ``gunicorn -c ... server.wsgi:application``.
+throughput on small and medium queries, while the deadline mechanism (killing a query's worker
+process) behaves the same in both. waitress stays available (``server = "waitress"``): one
+process, half the memory. gunicorn runs our own worker class
+(:mod:`ketamine_ed_kg.server.gunicorn_worker`): gthread with request heads read in the event
+loop under a deadline, so slow clients cannot hold its threads, and plain-text errors for
+malformed requests. :func:`gunicorn_options` is the one definition of the gunicorn settings;
+``server/gunicorn.conf.py`` reads it for ``gunicorn -c ... server.wsgi:application``.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -33,19 +38,45 @@ def waitress_options(config: ServiceConfig) -> dict[str, Any]:
     }
 
 
+GUNICORN_MAX_FIELDS = 100
+"""Most header fields a request may have (gunicorn's ``limit_request_fields``): 431 beyond."""
+
+
+def _worker_tmp_dir() -> str | None:
+    """A memory-backed folder for gunicorn's worker heartbeat file where there is one.
+
+    The heartbeat touches a file once a second; on a disk-backed temp folder that can block
+    a worker (gunicorn's documentation recommends ``/dev/shm``). The file is unlinked as soon
+    as it is created, so nothing is left behind.
+    """
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def gunicorn_options(config: ServiceConfig) -> dict[str, Any]:
-    """gunicorn settings derived from the service configuration."""
+    """gunicorn settings derived from the service configuration: the one definition, used
+    by :func:`serve` and by ``server/gunicorn.conf.py``."""
+    from .gunicorn_worker import edge_worker_class
+
     return {
         "bind": f"{config.host}:{config.port}",
         "workers": config.processes,
-        "worker_class": "gthread",
+        # gthread with request heads read in the event loop, read deadlines and plain-text
+        # errors (414, 431, 408, 400): ketamine_ed_kg.server.gunicorn_worker.
+        "worker_class": edge_worker_class(config),
         "threads": config.threads,
         # The query deadline is enforced by killing query processes; an HTTP worker must
         # outlive the longest deadline (dumps may take 10 deadlines) plus streaming time.
         "timeout": int(config.deadline * 10 + 30),
         "graceful_timeout": 10,
         "preload_app": False,
-        "limit_request_line": 0,  # the service enforces max_request_bytes itself (413)
+        "limit_request_line": config.max_request_line,
+        "limit_request_fields": GUNICORN_MAX_FIELDS,
+        "limit_request_field_size": config.max_header_bytes,
+        # No control socket: it would be created under $XDG_RUNTIME_DIR or ~/.gunicorn/ (and
+        # log "Control server error ... Permission denied" where HOME is not writable).
+        "control_socket_disable": True,
+        "worker_tmp_dir": _worker_tmp_dir(),
         "accesslog": None,
         "errorlog": "-",
         "loglevel": config.log_level.lower(),
@@ -102,7 +133,9 @@ def _serve_waitress(app: Any, config: ServiceConfig,
 class LiveServer:
     """A real waitress server on a free 127.0.0.1 port, in a background thread.
 
-    Used by the tests and the benchmark so that every request crosses real HTTP.
+    Used by the tests and the benchmark so that every request crosses real HTTP. The app's
+    configuration is told the address it is served at, so that the URLs it advertises (which
+    come from ``host:port``, never from an untrusted ``Host`` header) point at this server.
     """
 
     def __init__(self, app: Any, config: ServiceConfig) -> None:
@@ -110,6 +143,12 @@ class LiveServer:
         self.app = app
         self.server = create_server(app, host="127.0.0.1", port=0, **options)
         self.port: int = self.server.effective_port
+        found = app.extensions.get("ketamine_ed_kg") if hasattr(app, "extensions") else None
+        if found is not None:
+            served = replace(found.config, host="127.0.0.1", port=self.port)
+            served.__dict__.update(  # values the old configuration cached (e.g. the dataset)
+                {k: v for k, v in vars(found.config).items() if k not in vars(served)})
+            found.config = served
         self.base = f"http://127.0.0.1:{self.port}"
         self.endpoint = self.base + "/sparql"
         self.stopping = False
