@@ -18,14 +18,15 @@ from pathlib import Path
 import pytest
 
 from ketamine_ed_kg.engine_defects import (
+    MAX_REWRITTEN_EXPRESSION,
     ORDER_BY_DEFECT_MESSAGE,
     classify_crash,
     crash_cause,
     order_by_abort,
-    order_by_clauses,
     order_keys,
     total_order_by,
 )
+from ketamine_ed_kg.security import inspect_query
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 ORDER_QUERY = "SELECT ?o WHERE { ?s ?p ?o } ORDER BY ?o"
@@ -212,19 +213,20 @@ def test_every_key_is_a_sparql_expression(tmp_path: Path) -> None:
 # -- reading ORDER BY ---------------------------------------------------------------------------
 
 def conditions(query: str) -> list[list[tuple[str, bool]]]:
-    return [[(c.expression, c.descending) for c in found]
-            for _start, _end, found in order_by_clauses(query)]
+    return [[(c.expression, c.descending) for c in clause.conditions]
+            for clause in inspect_query(query).order]
 
 
 def test_queries_without_order_by_are_returned_as_they_are() -> None:
     query = ("PREFIX ex: <http://e/> SELECT ?o WHERE { ?s ex:ORDER ?o . "
-             "?s <http://e/#ORDER BY> ?o FILTER(?o != 'ORDER BY ?o') } # ORDER BY ?o\n")
+             "?s <http://e/#ORDER_BY> ?o FILTER(?o != 'ORDER BY ?o') } # ORDER BY ?o\n")
     assert conditions(query) == []
     assert total_order_by(query) is query
 
 
 def test_order_by_conditions_are_read() -> None:
-    query = ("SELECT * WHERE { { SELECT ?s WHERE { ?s ?p ?o } ORDER BY STR(?s) LIMIT 2 } } "
+    query = ("PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> "
+             "SELECT * WHERE { { SELECT ?s WHERE { ?s ?p ?o } ORDER BY STR(?s) LIMIT 2 } } "
              "order by desc(?s) (?s + 1) xsd:string(?s) <http://f>(?s) "
              "NOT EXISTS { ?s ?p 1 } EXISTS{?s ?p 2} ASC(?o) OFFSET 1")
     assert conditions(query) == [
@@ -242,6 +244,18 @@ def test_each_condition_becomes_its_keys() -> None:
     keys_o = " ".join(f"DESC({key})" for key in order_keys("?o"))
     keys_s = " ".join(f"ASC({key})" for key in order_keys("?s"))
     assert rewritten == f"SELECT * WHERE {{ ?s ?p ?o }} ORDER BY {keys_o} {keys_s} LIMIT 3"
+
+
+def test_a_comment_inside_a_condition_stays_closed() -> None:
+    rewritten = total_order_by("SELECT * WHERE { ?s ?p ?o } ORDER BY ASC( ?o # the object\n)")
+    assert rewritten.startswith("SELECT * WHERE { ?s ?p ?o } ORDER BY ASC(IF(isIRI((?o))")
+    assert inspect_query(rewritten).order[0].conditions[0].descending is False
+
+
+def test_an_oversized_expression_is_left_to_the_engine() -> None:
+    long = " + ".join(["?o"] * (MAX_REWRITTEN_EXPRESSION // 5 + 1))
+    query = f"SELECT * WHERE {{ ?s ?p ?o }} ORDER BY ({long})"
+    assert total_order_by(query) is query
 
 
 @pytest.mark.parametrize("query", [

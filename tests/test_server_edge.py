@@ -28,9 +28,9 @@ from rdflib import Graph, URIRef
 from ketamine_ed_kg.config import load_config
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, SD, VOID
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.server.discovery import base_url_for
 from ketamine_ed_kg.server.gunicorn_worker import EdgeWorker, HeadBuffer, plain_error
 from ketamine_ed_kg.server.run import LiveServer, gunicorn_options
+from ketamine_ed_kg.server.urls import base_url_for
 from test_server_support import (
     GunicornServer,
     gunicorn_server,

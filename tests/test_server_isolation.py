@@ -24,7 +24,7 @@ from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.pool import WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import Job, QueryError
-from test_server_support import live_server, request, write_dataset
+from test_server_support import gunicorn_server, live_server, request, write_dataset
 
 EX = "http://example.org/"
 DATA = "".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(200))
@@ -230,3 +230,78 @@ def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
         conn.close()
         wait_for(lambda: pool.stats()["kills"] > kills, "the abandoned query was stopped")
         wait_for(lambda: state_of(server).limiter.running() == 0, "its slot was released")
+
+
+# --- engine defects --------------------------------------------------------------------
+
+MIXED = "".join(f"<{EX}m{i}> <{EX}v> {value} .\n" for i, value in enumerate(
+    [*(f'"{n}"^^<http://www.w3.org/2001/XMLSchema#integer>' for n in range(25)),
+     *(f'"{n}z"' for n in range(25))]))
+"""Integers and strings mixed: pyoxigraph 0.5.13's ORDER BY comparator cycles on them and,
+past 20 values, the process aborts (engine_defects.py)."""
+
+
+def test_order_by_abort_below_the_rewrite_is_named_and_the_pool_survives(
+        tmp_path: Path) -> None:
+    mixed = write_dataset(tmp_path / "mixed.nq", {EX + "g": (MIXED, ox.RdfFormat.N_TRIPLES)})
+    pool = WorkerPool(pool_config(mixed))
+    try:
+        # A trusted job skips the parse, hence the ORDER BY rewrite: the engine aborts.
+        job = Job("query", f"SELECT ?o WHERE {{ ?s <{EX}v> ?o }} ORDER BY ?o",
+                  result_format="json")
+        with pytest.raises(QueryError) as caught:
+            b"".join(pool.run(job, time.monotonic() + 20).body)
+        assert caught.value.kind == "engine-defect", caught.value.message
+        assert "ORDER BY STR(?x)" in caught.value.message
+        ok = pool.run(Job("query", f"ASK {{ <{EX}m1> ?p ?o }}"), time.monotonic() + 20)
+        assert b"true" in b"".join(ok.body)
+        assert pool.stats()["workers"] == 2
+    finally:
+        pool.close()
+
+
+# --- the HTTP process --------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text()
+        found.extend(int(p) for p in text.split())
+    return found
+
+
+def test_killed_http_process_is_replaced_and_its_query_processes_go(
+        dataset: Path, tmp_path: Path) -> None:
+    with gunicorn_server(dataset, tmp_path / "gunicorn.log", workers=2) as server:
+        url = f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"})
+        (http_process,) = _children(server.proc.pid)
+        zygotes = _children(http_process)
+        assert zygotes, "the HTTP process runs a zygote"
+        statuses: list[int] = []
+        stop = threading.Event()
+
+        def client(name: str) -> None:
+            while not stop.is_set():
+                try:
+                    statuses.append(request(url, headers={"User-Agent": name},
+                                            timeout=30).status)
+                except OSError:
+                    statuses.append(0)  # the connection the killed process held
+
+        clients = [threading.Thread(target=client, args=(f"client {i}",)) for i in range(4)]
+        for thread in clients:
+            thread.start()
+        wait_for(lambda: len(statuses) > 20, "requests were served")
+        os.kill(http_process, signal.SIGKILL)
+        wait_for(lambda: [p for p in _children(server.proc.pid) if p != http_process],
+                 "gunicorn started a new HTTP process")
+        served = len(statuses)
+        wait_for(lambda: statuses[served:].count(200) > 20, "the new process served requests")
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=60)
+        # The killed process's zygote (and its query processes) died with it.
+        wait_for(lambda: not any(Path(f"/proc/{z}").exists() for z in zygotes),
+                 "the orphaned zygote exited")
+        assert set(statuses) <= {200, 0}, sorted(set(statuses))
+        assert statuses.count(0) <= 4

@@ -353,9 +353,6 @@ LEFT_TO_THE_ENGINE = {
     "syntax-query/test_61a", "syntax-query/test_62a", "syntax-query/test_65",
     "syntax-query/test_bad_values_too_few", "syntax-query/test_bad_values_too_many",
 }
-# W3C positive syntax tests refused: the LALR grammar does not take a path inside a collection
-# inside a blank node property list (pyoxigraph does; the refusal is a 400, never a misreading).
-REFUSED = {"syntax-query/test_pp_coll"}
 KINDS = {"PositiveSyntaxTest11": True, "NegativeSyntaxTest11": False}
 
 
@@ -390,7 +387,7 @@ def test_w3c_syntax_suites(shared_dir: Path) -> None:
         except QueryRejected as exc:
             assert exc.kind == "syntax", (name, exc.message)
             accepted = False
-        expected = (positive and name not in REFUSED) or name in LEFT_TO_THE_ENGINE
+        expected = positive or name in LEFT_TO_THE_ENGINE
         if accepted != expected:
             wrong.append(name)
     assert wrong == []

@@ -37,6 +37,7 @@ from .server.dumps import DUMP_EXTENSIONS, STEM
 from .server.errors import ApiError
 from .server.negotiation import BOOLEAN_TYPES, FORMAT_NAMES, GRAPH_TYPES, RESULT_TYPES
 from .server.protocol import run_query as run_sparql
+from .server.urls import advertised_url
 
 EXTENSION_KEY = "ketamine_ed_kg.api"
 
@@ -129,7 +130,7 @@ def run_query(name: str) -> Response:
 
 def openapi() -> Response:
     """``GET /api/openapi.json``: the OpenAPI 3.0 description, generated from the query files."""
-    return jsonify(openapi_document(_state().examples, request.host_url.rstrip("/")))
+    return jsonify(openapi_document(_state().examples, advertised_url("")))
 
 
 def sparql_examples() -> Response:

@@ -25,9 +25,10 @@ This module holds pure functions for both halves of the handling:
 
 from __future__ import annotations
 
-import re
 import signal as _signal
 from dataclasses import dataclass
+
+from .security import Edit, QueryInfo, QueryRejected, apply_edits, inspect_query
 
 # -- telling the abort apart from other deaths -----------------------------------------------
 
@@ -79,13 +80,15 @@ def order_by_abort(stderr_tail: str) -> bool:
     return ORDER_VIOLATION_TEXT in report or ORDER_VIOLATION_FRAME in report
 
 
-def classify_crash(stderr_tail: str, signal: int | None = None) -> tuple[str, str]:
+def classify_crash(stderr_tail: str, signal: int | None = None,
+                   memory_cap: int | None = None) -> tuple[str, str]:
     """The ``QueryError`` kind and client message for a query process that died.
 
     ``stderr_tail`` is the end of what the process wrote on stderr (its worker log, with
     faulthandler enabled); ``signal`` is the signal that ended it when the caller knows it
     (``-returncode`` of a child), else None: the service's workers are grandchildren reaped by
-    the kernel, so it usually only has the log. Kinds follow ``STATUS_BY_KIND``:
+    the kernel, so it usually only has the log; ``memory_cap`` (bytes) goes into the memory
+    message. Kinds follow ``STATUS_BY_KIND``:
 
     * ``engine-defect`` (400): the ORDER BY comparator abort: the same query would take every
       worker down, so it is the client's to change, and the message says how.
@@ -97,8 +100,10 @@ def classify_crash(stderr_tail: str, signal: int | None = None) -> tuple[str, st
     if order_by_abort(stderr_tail):
         return "engine-defect", ORDER_BY_DEFECT_MESSAGE
     if MEMORY_TEXT in stderr_tail or "MemoryError" in stderr_tail:
-        return "memory", ("the query needed more memory than this service allows one query "
-                          "(max_query_memory) and was stopped; make it more selective")
+        cap = f" ({memory_cap >> 20} MiB, setting max_query_memory)" if memory_cap else \
+            " (setting max_query_memory)"
+        return "memory", (f"the query needed more memory than this service allows one "
+                          f"query{cap} and was stopped; make it more selective")
     if signal == _signal.SIGSEGV or any(text in stderr_tail for text in SEGFAULT_TEXTS):
         return "crash", ("the query engine crashed on this query (segmentation fault; very "
                          "deeply nested queries are a known cause)")
@@ -187,176 +192,44 @@ def order_keys(expression: str) -> list[str]:
     return [bucket, family, value, floating, text, e]
 
 
-# -- finding ORDER BY in a query --------------------------------------------------------------
+# -- rewriting ORDER BY on the parse ---------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"""
-      (?P<space>\s+)
-    | (?P<comment>\#[^\n\r]*)
-    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-                 |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-    | (?P<iri><(?![=?$])[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\U000EFFFF]+)
-    | (?P<word>[A-Za-z0-9_:.\-%\\@\u00B7\u00C0-\U000EFFFF]+)
-    | (?P<open>[({\[])
-    | (?P<close>[)}\]])
-    | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[^\sA-Za-z0-9])
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-"""SPARQL at the level ORDER BY needs: strings, IRIs and comments skipped whole (so "ORDER BY"
-inside them is not a clause), brackets paired. ``<`` opens an IRI when an IRI can be read
-there, as the SPARQL grammar's terminals say; ``<=``, ``<?x`` and ``<$x`` are operators."""
-
-_CLAUSE_END = {"LIMIT", "OFFSET", "VALUES"}
-_PAIR = {"(": ")", "{": "}", "[": "]"}
+MAX_REWRITTEN_EXPRESSION = 2048
+"""Longest ORDER BY expression (characters) that is rewritten. Each key repeats the expression
+(about twenty times in all), so a longer one is left to the engine: sorting by a 2 KB
+expression is not a real query, and the crash classification still covers it."""
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    text: str
-    start: int
-    end: int
+def order_edits(info: QueryInfo) -> list[Edit]:
+    """Edits that replace every ORDER BY clause of a parsed query with total keys.
 
-
-class _Unparsed(Exception):
-    """The query is not SPARQL this module reads with confidence: leave it to the engine."""
-
-
-def _tokens(query: str) -> list[_Token]:
-    out: list[_Token] = []
-    position = 0
-    while position < len(query):
-        match = _TOKEN.match(query, position)
-        if match is None or match.end() == position:
-            raise _Unparsed(f"unreadable text at {position}")
-        kind = match.lastgroup or ""
-        if kind not in ("space", "comment"):
-            out.append(_Token(kind, match.group(), position, match.end()))
-        position = match.end()
-    return out
-
-
-def _skip_group(tokens: list[_Token], i: int) -> int:
-    """Index after the bracket group opening at ``tokens[i]``."""
-    stack = [_PAIR[tokens[i].text]]
-    i += 1
-    while stack:
-        if i >= len(tokens):
-            raise _Unparsed("unbalanced brackets")
-        token = tokens[i]
-        if token.kind == "open":
-            stack.append(_PAIR[token.text])
-        elif token.kind == "close":
-            if token.text != stack.pop():
-                raise _Unparsed("mismatched brackets")
-        i += 1
-    return i
-
-
-@dataclass(frozen=True)
-class OrderCondition:
-    """One ORDER BY condition: its expression text and whether it is DESC."""
-
-    expression: str
-    descending: bool
-
-
-def _condition(query: str, tokens: list[_Token], i: int) -> tuple[OrderCondition, int] | None:
-    """The condition starting at ``tokens[i]`` and the index after it, or None at clause end."""
-    if i >= len(tokens):
-        return None
-    token = tokens[i]
-    upper = token.text.upper()
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-    if token.kind == "word" and upper in ("ASC", "DESC") and nxt is not None \
-            and nxt.text == "(":
-        end = _skip_group(tokens, i + 1)
-        inner = query[tokens[i + 1].end:tokens[end - 1].start]
-        return OrderCondition(inner.strip(), upper == "DESC"), end
-    if token.kind == "var":
-        return OrderCondition(token.text, False), i + 1
-    if token.text == "(":
-        end = _skip_group(tokens, i)
-        return OrderCondition(query[token.start:tokens[end - 1].end], False), end
-    if token.kind == "word" and upper in ("EXISTS", "NOT"):
-        # EXISTS { ... } or NOT EXISTS { ... }
-        brace = i + 1 if upper == "EXISTS" else i + 2
-        if upper == "NOT" and not (nxt is not None and nxt.text.upper() == "EXISTS"):
-            return None
-        if brace >= len(tokens) or tokens[brace].text != "{":
-            return None
-        end = _skip_group(tokens, brace)
-        return OrderCondition(query[token.start:tokens[end - 1].end], False), end
-    if token.kind in ("word", "iri") and upper not in _CLAUSE_END and nxt is not None \
-            and nxt.text == "(":
-        # A built-in call (STR(?x), COUNT(*), ...) or an extension function (xsd:integer(?x)).
-        end = _skip_group(tokens, i + 1)
-        return OrderCondition(query[token.start:tokens[end - 1].end], False), end
-    return None
-
-
-def order_by_clauses(query: str) -> list[tuple[int, int, list[OrderCondition]]]:
-    """Each ORDER BY clause of ``query``: its character span and its conditions.
-
-    Raises ValueError when a clause is not read with confidence (no condition, or something
-    other than LIMIT, OFFSET, VALUES, ``}`` or the end after its conditions).
+    Works on the spans of the real parse (:mod:`ketamine_ed_kg.security`), so ``ORDER BY``
+    inside strings, IRIs or comments is never touched, and every condition form the grammar
+    allows (variables, brackets, calls, EXISTS, ASC/DESC) is read as the engine reads it.
     """
-    try:
-        tokens = _tokens(query)
-    except _Unparsed as exc:
-        raise ValueError(str(exc)) from None
-    clauses: list[tuple[int, int, list[OrderCondition]]] = []
-    i = 0
-    while i < len(tokens):
-        if not (tokens[i].kind == "word" and tokens[i].text.upper() == "ORDER"
-                and i + 1 < len(tokens) and tokens[i + 1].kind == "word"
-                and tokens[i + 1].text.upper() == "BY"):
-            i += 1
+    edits: list[Edit] = []
+    for clause in info.order:
+        if any(len(c.expression) > MAX_REWRITTEN_EXPRESSION for c in clause.conditions):
             continue
-        start, i = tokens[i].start, i + 2
-        conditions: list[OrderCondition] = []
-        try:
-            while (found := _condition(query, tokens, i)) is not None:
-                condition, i = found
-                conditions.append(condition)
-        except _Unparsed as exc:
-            raise ValueError(str(exc)) from None
-        if not conditions:
-            raise ValueError("ORDER BY without a condition")
-        if i < len(tokens) and not (tokens[i].text == "}"
-                                    or tokens[i].text.upper() in _CLAUSE_END):
-            raise ValueError(f"unexpected {tokens[i].text!r} after ORDER BY conditions")
-        clauses.append((start, tokens[i - 1].end, conditions))
-    return clauses
+        keys: list[str] = []
+        for condition in clause.conditions:
+            direction = "DESC" if condition.descending else "ASC"
+            keys.extend(f"{direction}({key})" for key in order_keys(condition.expression))
+        edits.append((clause.start, clause.end, "ORDER BY " + " ".join(keys)))
+    return edits
 
 
 def total_order_by(query: str) -> str:
     """``query`` with every ORDER BY condition replaced by the keys of :func:`order_keys`.
 
-    A query without ORDER BY comes back unchanged (the same object), and so does one whose
-    ORDER BY clause this module does not read with confidence: the engine then parses it and
-    reports its own syntax error, and :func:`classify_crash` covers the abort if it comes.
+    A query without ORDER BY comes back unchanged (the same object), and so does one the
+    parser refuses: the service reports that error before the engine ever runs it.
     """
     try:
-        clauses = order_by_clauses(query)
-    except ValueError:
+        info = inspect_query(query)
+    except QueryRejected:
         return query
-    if not clauses:
-        return query
-    out: list[str] = []
-    position = 0
-    for start, end, conditions in clauses:
-        keys: list[str] = []
-        for condition in conditions:
-            direction = "DESC" if condition.descending else "ASC"
-            keys.extend(f"{direction}({key})" for key in order_keys(condition.expression))
-        out.append(query[position:start])
-        out.append("ORDER BY " + " ".join(keys))
-        position = end
-    out.append(query[position:])
-    return "".join(out)
+    return apply_edits(query, order_edits(info))
 
 
 __all__ = [
@@ -366,12 +239,12 @@ __all__ = [
     "ORDER_VIOLATION_TEXT",
     "RUST_PANIC_TEXT",
     "SEGFAULT_TEXTS",
+    "MAX_REWRITTEN_EXPRESSION",
     "CrashCause",
-    "OrderCondition",
     "classify_crash",
     "crash_cause",
     "order_by_abort",
-    "order_by_clauses",
+    "order_edits",
     "order_keys",
     "total_order_by",
 ]

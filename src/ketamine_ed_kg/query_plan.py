@@ -14,7 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .security import PolicyViolation, QueryRejected, apply_row_cap, check_policy, inspect_query
+from .engine_defects import order_edits
+from .security import (
+    PolicyViolation,
+    QueryRejected,
+    apply_edits,
+    apply_row_cap,
+    check_policy,
+    inspect_query,
+)
 from .server.negotiation import (
     BOOLEAN_TYPES,
     BROWSER_GRAPH,
@@ -87,10 +95,13 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
     if info.services and sealed:
         raise QueryError("federate", "the query calls an allow-listed SERVICE")
     choice = _negotiate(info.form, req.accept, req.fmt)
-    capped = apply_row_cap(req.query, info, policy.row_cap)
+    # ORDER BY on keys the engine's comparator totally orders (engine_defects: it aborts or
+    # misorders on mixed literals), applied to the query and to the row-cap probe alike.
+    ordered = order_edits(info)
+    capped = apply_row_cap(req.query, info, policy.row_cap, ordered)
     job = Job(
         "query",
-        capped.text if capped else req.query,
+        capped.text if capped else apply_edits(req.query, ordered),
         probe=capped.probe if capped else None,
         cap=capped.cap if capped else 0,
         result_format=choice.name if info.form in ("SELECT", "ASK") else "json",

@@ -72,6 +72,38 @@ class QueryRejected(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class OrderCondition:
+    """One ORDER BY condition as written: its expression text and whether it is DESC."""
+
+    expression: str
+    descending: bool
+
+
+@dataclass(frozen=True)
+class OrderClause:
+    """One ORDER BY clause (top level or in a sub-query): its text span and conditions."""
+
+    start: int
+    end: int
+    conditions: tuple[OrderCondition, ...]
+
+
+Edit = tuple[int, int, str]
+"""Replace ``text[start:end]`` with the string."""
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with non-overlapping edits applied (``text`` itself when there are none)."""
+    ordered = sorted(edits, reverse=True)
+    if not ordered:
+        return text
+    out = text
+    for start, end, new in ordered:
+        out = out[:start] + new + out[end:]
+    return out
+
+
 @dataclass
 class QueryInfo:
     """What the parse says the request does."""
@@ -91,6 +123,8 @@ class QueryInfo:
     """Deepest nesting of ``{}``, ``()`` and ``[]`` constructs."""
     chain: int = 0
     """Most operators and group items met along one path of nesting (see ``_CHAINS``)."""
+    order: list[OrderClause] = field(default_factory=list)
+    """Every ORDER BY clause, in text order."""
     _limit_span: tuple[int, int] | None = field(default=None, repr=False)
     _offset_span: tuple[int, int] | None = field(default=None, repr=False)
     _insert_at: int | None = field(default=None, repr=False)
@@ -286,11 +320,32 @@ def _depth_error(max_depth: int, depth: int | None = None) -> QueryRejected:
                  f"{max_depth}, setting max_query_depth; deeper queries overflow the engine)")
 
 
+_PATH_MOD_LOOKALIKES = frozenset({"ASTERIX", "PLUS"})
+
+
+def _path_modifier(exc: UnexpectedInput) -> bool:
+    """Read a ``*`` or ``+`` the lexer took for an operator as the path modifier it is.
+
+    The state after an IRI is shared by expressions (``<f> * 2``) and property paths
+    (``<p>*``), so the contextual lexer offers both terminals and takes the operator; the
+    engine's PEG parser decides by context. Where the parser, after reducing the IRI to a path
+    element, accepts only the modifier, feed the same text as ``PATH_MOD`` (Lark's documented
+    ``on_error`` recovery: returning True drops the offending token).
+    """
+    if not isinstance(exc, UnexpectedToken) or exc.token.type not in _PATH_MOD_LOOKALIKES:
+        return False
+    if "PATH_MOD" not in exc.accepts:
+        return False
+    exc.interactive_parser.feed_token(Token.new_borrow_pos("PATH_MOD", str(exc.token),
+                                                           exc.token))
+    return True
+
+
 def _parse(text: str, start: str, max_depth: int) -> Tree[Token]:
     limits = _limits()
     limits.depth, limits.max_depth = 0, max_depth
     with _no_gc():
-        return parser().parse(text, start=start)
+        return parser().parse(text, start=start, on_error=_path_modifier)
 
 
 def _update_operation(tree: Tree[Token]) -> str | None:
@@ -499,8 +554,9 @@ def _node_chain(node: Tree[Token]) -> int:
     return count
 
 
-_SERVICE, _VERB_PATH = 1, 2
+_SERVICE, _VERB_PATH, _ORDER = 1, 2, 3
 _KINDS: dict[str, int] = {**{name: 0 for name in _CHAINS}, "service_graph_pattern": _SERVICE,
+                          "order_clause": _ORDER,
                           "verb_path": _VERB_PATH}
 
 
@@ -509,6 +565,7 @@ class _Walk:
     depth: int = 0
     chain: int = 0
     services: list[Tree[Token]] = field(default_factory=list)
+    orders: list[Tree[Token]] = field(default_factory=list)
 
 
 def _walk(tree: Tree[Token], text: str, max_depth: int, max_chain: int) -> _Walk:
@@ -558,6 +615,8 @@ def _walk(tree: Tree[Token], text: str, max_depth: int, max_chain: int) -> _Walk
             result.chain = max(result.chain, chain)
         elif special == _SERVICE:
             result.services.append(node)
+        elif special == _ORDER:
+            result.orders.append(node)
         children = node.children
         if path_end or special == _VERB_PATH:
             push((children[-1], chain, True))
@@ -588,6 +647,35 @@ def _count(token: Token, clause: str) -> tuple[int, tuple[int, int]]:
 
 def _first_token(node: Tree[Token]) -> Token:
     return next(iter(node.scan_values(lambda v: isinstance(v, Token))))
+
+
+def _edge_token(node: Tree[Token] | Token, last: bool) -> Token:
+    """The first or last token under ``node``, found without recursion (trees run deep)."""
+    while isinstance(node, Tree):
+        node = node.children[-1 if last else 0]
+    return node
+
+
+def _order_clause(clause: Tree[Token], text: str) -> OrderClause:
+    """The span and conditions of an ``order_clause`` node (``ORDER BY condition+``)."""
+    conditions: list[OrderCondition] = []
+    for condition in clause.children:
+        if not isinstance(condition, Tree):
+            continue  # the ORDER and BY keywords
+        head = condition.children[0]
+        if isinstance(head, Token):  # ASC( expression ) or DESC( expression )
+            brackets = condition.children[1]
+            assert isinstance(brackets, Tree)  # ( expression )
+            inner = brackets.children[1]
+            start = _edge_token(inner, last=False).start_pos or 0
+            end = _edge_token(inner, last=True).end_pos or 0
+            conditions.append(OrderCondition(text[start:end], str(head).upper() == "DESC"))
+        else:
+            start = _edge_token(condition, last=False).start_pos or 0
+            end = _edge_token(condition, last=True).end_pos or 0
+            conditions.append(OrderCondition(text[start:end], False))
+    return OrderClause(_edge_token(clause, last=False).start_pos or 0,
+                       _edge_token(clause, last=True).end_pos or 0, tuple(conditions))
 
 
 def inspect_query(text: str, *, max_depth: int = 200, max_chain: int = 1000) -> QueryInfo:
@@ -661,6 +749,8 @@ def _inspect(text: str, max_depth: int, max_chain: int) -> QueryInfo:
     values = _child(query, "values_clause")
     if values is not None and values.children:
         info._insert_at = _first_token(values).start_pos
+    info.order = sorted((_order_clause(node, text) for node in walk.orders),
+                        key=lambda clause: clause.start)
     return info
 
 
@@ -704,13 +794,16 @@ class CappedQuery:
     cap: int
 
 
-def apply_row_cap(text: str, info: QueryInfo, cap: int) -> CappedQuery | None:
+def apply_row_cap(text: str, info: QueryInfo, cap: int,
+                  edits: Iterable[Edit] = ()) -> CappedQuery | None:
     """Rewrite the top-level LIMIT so at most ``cap`` solutions come back.
 
     Returns None when no rewrite is needed (ASK, no cap, or the query's own LIMIT is lower).
     The edits replace the INTEGER tokens the parse found, or insert the clauses before a
     trailing VALUES block (or at the end, after a newline that closes any final comment).
+    ``edits`` (other rewrites on spans of the same parse) go into both the query and the probe.
     """
+    others = list(edits)
     if cap <= 0 or info.form not in ("SELECT", "CONSTRUCT", "DESCRIBE"):
         return None
     if info.limit is not None and info.limit <= cap:
@@ -718,7 +811,7 @@ def apply_row_cap(text: str, info: QueryInfo, cap: int) -> CappedQuery | None:
     offset = info.offset or 0
 
     def rewrite(limit: int, new_offset: int) -> str:
-        edits: list[tuple[int, int, str]] = []
+        edits: list[Edit] = list(others)
         if info._limit_span is not None:
             edits.append((*info._limit_span, str(limit)))
         if info._offset_span is not None:
@@ -731,13 +824,11 @@ def apply_row_cap(text: str, info: QueryInfo, cap: int) -> CappedQuery | None:
         if insert:
             at = info._insert_at if info._insert_at is not None else len(text)
             edits.append((at, at, "\n" + insert.strip() + "\n"))
-        out = text
-        for start, end, new in sorted(edits, reverse=True):
-            out = out[:start] + new + out[end:]
-        return out
+        return apply_edits(text, edits)
 
     return CappedQuery(rewrite(cap, offset), rewrite(1, offset + cap), cap)
 
 
-__all__ = ["CappedQuery", "PolicyViolation", "QueryInfo", "QueryRejected", "apply_row_cap",
-           "check_policy", "inspect_query", "parser", "resolve_iri"]
+__all__ = ["CappedQuery", "Edit", "OrderClause", "OrderCondition", "PolicyViolation",
+           "QueryInfo", "QueryRejected", "apply_edits", "apply_row_cap", "check_policy",
+           "inspect_query", "parser", "resolve_iri"]

@@ -5,30 +5,29 @@ description (a bare GET on ``/sparql``) and from VoID at ``/.well-known/void``. 
 built by :func:`ketamine_ed_kg.void.describe`, the same function the build uses, over the
 asserted and ontology graphs read back from the store.
 
-Absolute URLs in responses come from :func:`advertised_url`: ``public_url`` when it is set,
-else the request's own host only when its ``Host`` header is one of ``trusted_hosts``, else
-``http://host:port`` of the configuration. Nothing is cached per ``Host``: the VoID
-statistics are computed once and the URLs are added to a copy per request.
+Absolute URLs come from :func:`ketamine_ed_kg.server.urls.advertised_url`. Nothing is cached
+per ``Host``: the VoID statistics are computed once and the URLs are added to a copy per
+request.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 from werkzeug.datastructures import MultiDict
 
-from ..config import ServiceConfig
 from ..namespaces import KED, KEDO, PREFIXES, SD, VOID
 from ..store import Job
 from ..void import DATASET_IRI, describe
 from . import state
+from .dumps import DUMP_EXTENSIONS, STEM
 from .errors import ApiError
 from .http import make_etag, not_modified
 from .negotiation import BROWSER_GRAPH, GRAPH_TYPES, Choice, NotAcceptable, negotiate
+from .urls import advertised_url
 
 bp = Blueprint("discovery", __name__)
 
@@ -39,47 +38,6 @@ RESULT_FORMAT_IRIS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Resul
 RDFLIB_FORMATS = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml",
                   "trig": "trig", "nquads": "nquads", "n3": "n3"}
 TITLE = "ketamine-ed-kg: ketamine treatment of eating disorders"
-
-
-ENDPOINT_PATH = "/sparql"
-
-
-def base_url_for(config: ServiceConfig, host: str | None = None,
-                 url_root: str | None = None) -> str:
-    """The base URL (no trailing slash) of this service's absolute URLs.
-
-    * ``public_url`` set: its parent, e.g. ``https://w3id.org/ketamine-ed`` for
-      ``https://w3id.org/ketamine-ed/sparql``;
-    * else, when ``host`` (the request's ``Host`` header) is exactly one of
-      ``trusted_hosts`` (letter case aside): ``url_root``, the request's own root URL;
-    * else ``http://host:port`` of the configuration.
-
-    So a client can never make the service advertise a host of its choosing.
-    """
-    if config.public_url:
-        parts = urlsplit(config.public_url)
-        path = parts.path.rstrip("/")
-        parent = path.rsplit("/", 1)[0] if "/" in path else ""
-        return f"{parts.scheme}://{parts.netloc}{parent}"
-    if host and url_root and host.lower() in {h.lower() for h in config.trusted_hosts}:
-        return url_root.rstrip("/")
-    name = f"[{config.host}]" if ":" in config.host else config.host
-    return f"http://{name}:{config.port}"
-
-
-def advertised_url(path: str = ENDPOINT_PATH) -> str:
-    """The absolute URL this service advertises for ``path`` (default: the endpoint; the
-    endpoint, ``/sparql`` or ``/sparql/``, is ``public_url`` itself when that is set), for the
-    request being handled.
-
-    The one place absolute URLs come from: the service description, VoID, and the base IRI
-    of queries (``advertised_url(request.path)``). See :func:`base_url_for` for the rules
-    (``Host`` counts only when trusted).
-    """
-    cfg = state().config
-    if cfg.public_url and path.rstrip("/") == ENDPOINT_PATH:
-        return cfg.public_url
-    return base_url_for(cfg, request.host, request.url_root) + path
 
 
 def _graph_counts() -> dict[str, int]:
@@ -171,7 +129,6 @@ def service_description() -> Response:
 @bp.route("/.well-known/void")
 def void() -> Response:
     """VoID: triples, classes, properties, dumps and links to external datasets."""
-    from .dumps import DUMP_EXTENSIONS, STEM
 
     st = state()
     with st.lock:
@@ -226,4 +183,4 @@ def ontology_term(term: str) -> Response:
     return _describe(str(KEDO[term]))
 
 
-__all__ = ["ENDPOINT_PATH", "advertised_url", "base_url_for", "bp", "service_description"]
+__all__ = ["bp", "service_description"]

@@ -17,6 +17,7 @@ from ..store import DeadlineExceeded, Job, Overloaded
 from . import state
 from .errors import ApiError
 from .http import make_etag, not_modified
+from .urls import advertised_url
 
 bp = Blueprint("dumps", __name__)
 
@@ -38,8 +39,7 @@ DUMP_DEADLINE_FACTOR = 10
 @bp.route("/download/")
 def index() -> Response:
     """Plain list of the dump URLs."""
-    host = request.host_url.rstrip("/")
-    lines = [f"{host}/download/{STEM}.{ext}\t{media}" for ext, (_, media) in
+    lines = [f"{advertised_url(f'/download/{STEM}.{ext}')}\t{media}" for ext, (_, media) in
              DUMP_EXTENSIONS.items()]
     return Response("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 

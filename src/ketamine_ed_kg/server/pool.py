@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ServiceConfig
+from ..engine_defects import classify_crash
 from ..errors import KedError
 from ..store import ClientGone, DeadlineExceeded, Job, JobResult, Overloaded, QueryError
 from .framing import PeerGone, recv_frame, send_frame
@@ -46,24 +47,8 @@ CANCEL_POLL = 0.1
 START_ATTEMPTS = 3
 """Workers tried for one job when each dies before acknowledging it."""
 LOG_TAIL = 8192
-
-
-def classify_crash(log_tail: str, memory_cap: int) -> tuple[str, str]:
-    """The ``QueryError`` kind and client message for a worker that died running a query.
-
-    Rust writes ``memory allocation of N bytes failed`` before aborting when an allocation
-    fails under ``RLIMIT_AS``; Python raises MemoryError (reported by the worker itself);
-    faulthandler writes ``Fatal Python error: Segmentation fault`` for a stack overflow.
-    """
-    if "memory allocation of" in log_tail or "MemoryError" in log_tail:
-        return "memory", (f"the query needed more than {memory_cap >> 20} MiB of memory "
-                          "(max_query_memory) and was stopped; make it more selective")
-    if "Segmentation fault" in log_tail or "Stack overflow" in log_tail:
-        return "crash", "the query engine crashed on this query (segmentation fault)"
-    if not log_tail.strip():
-        # SIGKILL from outside (an operator, the OOM killer) leaves no trace in the log.
-        return "killed", "the query process was stopped from outside while running this query"
-    return "crash", "the query process died while running this query"
+COMPLETE_GRACE = 10.0
+"""Seconds allowed to read a result the worker has finished, whatever the query deadline."""
 
 
 class _WorkerDied(Exception):
@@ -250,6 +235,11 @@ class WorkerPool:
         return self._stream(worker, json.loads(payload), deadline)
 
     def _stream(self, worker: _Worker, meta: dict[str, Any], deadline: float) -> JobResult:
+        if meta.pop("complete", False):
+            # The query finished inside its deadline; only its (at most 1 MiB) body is still
+            # in flight. Read it now, with a grace period, rather than cut an answer the
+            # engine already gave.
+            return self._collect(worker, meta, time.monotonic() + COMPLETE_GRACE)
         state = {"done": False}
 
         def finish(keep: bool) -> None:
@@ -287,6 +277,27 @@ class WorkerPool:
                 self._discard(worker)
 
         return JobResult(meta, body(), abandon)
+
+    def _collect(self, worker: _Worker, meta: dict[str, Any], deadline: float) -> JobResult:
+        """Read a complete result (``D`` frames up to ``E``) and free the worker at once."""
+        chunks: list[bytes] = []
+        try:
+            while True:
+                frame, data = self._recv(worker, deadline)
+                if frame == b"E":
+                    break
+                if frame != b"D":
+                    raise KedError(f"unexpected frame {frame!r} from a query worker")
+                chunks.append(data)
+        except _WorkerDied:
+            error = self._crash_report(worker)
+            self._discard(worker)
+            raise error from None
+        except BaseException:
+            self._discard(worker)
+            raise
+        self._idle.put(worker)
+        return JobResult(meta, iter(chunks), lambda: None)
 
     def _recv(self, worker: _Worker, deadline: float,
               cancelled: Callable[[], bool] | None = None) -> tuple[bytes, bytes]:
@@ -326,7 +337,7 @@ class WorkerPool:
                 tail = handle.read().decode("utf-8", "replace")
         except OSError:
             tail = ""
-        kind, message = classify_crash(tail, self.config.query_memory())
+        kind, message = classify_crash(tail, memory_cap=self.config.query_memory())
         if kind in ("crash", "internal"):
             log.error("query worker %d crashed: %s", worker.pid, tail[-2000:])
         return QueryError(kind, message)

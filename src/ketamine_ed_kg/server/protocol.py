@@ -27,9 +27,11 @@ from ..errors import KedError
 from ..query_plan import PublicRequest, RequestPolicy
 from ..store import DeadlineExceeded, Job, JobResult, QueryError
 from . import ServiceState, state
+from .discovery import service_description
 from .errors import ApiError, api_error, loggable
 from .fairness import TooManyQueries, client_key, disconnect_probe
 from .http import make_etag
+from .urls import advertised_url
 
 bp = Blueprint("protocol", __name__)
 log = logging.getLogger("ketamine_ed_kg.server")
@@ -134,8 +136,6 @@ def _infer(params: MultiDict[str, str]) -> bool:
 def sparql() -> Response:
     """The query operation (and, for a bare GET, the service description)."""
     if request.method in ("GET", "HEAD") and not request.query_string:
-        from .discovery import service_description
-
         return service_description()
     limit = state().config.max_request_line
     if len(request.query_string) > limit:
@@ -171,7 +171,7 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
         query, policy(cfg), accept=request.headers.get("Accept"),
         fmt=params.get("format") or params.get("output"), infer=_infer(params),
         default_graphs=default_graphs, named_graphs=named_graphs,
-        base_iri=cfg.public_url or request.base_url)
+        base_iri=advertised_url(request.path))
     etag = make_etag(st.version.tag, "sparql", public)
     key = client_key(request.environ)
     try:

@@ -35,6 +35,9 @@ def waitress_options(config: ServiceConfig) -> dict[str, Any]:
         "ident": "ketamine-ed-kg",
         "clear_untrusted_proxy_headers": True,
         "connection_limit": max(100, config.threads * 8),
+        # Read ahead one request so waitress notices a client that hung up, and the
+        # ``waitress.client_disconnected`` probe can cancel its query.
+        "channel_request_lookahead": 1,
     }
 
 

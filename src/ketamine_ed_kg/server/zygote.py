@@ -30,6 +30,7 @@ import pyoxigraph as ox
 
 from ..query_plan import plan_request
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
+from ..security import parser
 from ..store import Job, OxigraphStore, QueryError, RowBound, open_store
 from .framing import PeerGone, recv_frame, send_frame
 
@@ -87,6 +88,8 @@ class FrameWriter(io.RawIOBase):
                     self.probed = True
                     meta["truncated"] = bool(self.decide())
                 meta["probed"] = self.probed
+            # The whole result is in the buffer: the server may read it past the deadline.
+            meta["complete"] = final
             send_frame(self.sock, b"H", json.dumps(meta).encode())
             self.header_sent = True
         if self.buffer:
@@ -195,6 +198,8 @@ def main(fd: int) -> None:
     try:
         store = open_store(dataset, mode, store_path)
         graphs = OxigraphStore(store).graph_names()
+        # Build the SPARQL parser (about a second) once, here: every worker inherits it.
+        parser()
     except Exception as exc:  # noqa: BLE001 - sent to the server, which raises it
         send_frame(ctl, b"F", json.dumps({"kind": "load", "message": str(exc)}).encode())
         return
