@@ -23,12 +23,21 @@ from ketamine_ed_kg.engine_defects import (
     classify_crash,
     crash_cause,
     order_by_abort,
+    order_edits,
     order_keys,
-    total_order_by,
 )
-from ketamine_ed_kg.security import inspect_query
+from ketamine_ed_kg.security import QueryRejected, apply_edits, inspect_query
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def total_order_by(query: str) -> str:
+    """``query`` as the service runs it: ORDER BY rewritten on the parse; refused: as is."""
+    try:
+        info = inspect_query(query)
+    except QueryRejected:
+        return query
+    return apply_edits(query, order_edits(info))
 ORDER_QUERY = "SELECT ?o WHERE { ?s ?p ?o } ORDER BY ?o"
 
 # What a worker's log holds after the abort (RUST_BACKTRACE unset; faulthandler enabled).
@@ -264,8 +273,10 @@ def test_an_oversized_expression_is_left_to_the_engine() -> None:
     "SELECT ?o WHERE { ?s ?p ?o } ORDER BY (?o",
     "SELECT ?o WHERE { ?s ?p ?o } ORDER BY \"open",
 ])
-def test_clauses_not_read_with_confidence_are_left_to_the_engine(query: str) -> None:
-    assert total_order_by(query) is query
+def test_broken_order_by_clauses_are_refused_before_any_rewrite(query: str) -> None:
+    with pytest.raises(QueryRejected) as caught:
+        inspect_query(query)
+    assert caught.value.kind == "syntax"
 
 
 # -- telling deaths apart -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ quietly (``10, "1z", 2``). docs/engine-defects.md has the bisection and the upst
 
 This module holds pure functions for both halves of the handling:
 
-* :func:`total_order_by` rewrites every ORDER BY condition into a list of keys on which the
+* :func:`order_edits` rewrites every ORDER BY condition into a list of keys on which the
   engine's comparator *is* a total order, and which sort in the order SPARQL 1.1 specifies
   (and oxigraph gives wherever its own comparator is consistent). Queries then neither abort
   nor come back misordered.
@@ -28,7 +28,7 @@ from __future__ import annotations
 import signal as _signal
 from dataclasses import dataclass
 
-from .security import Edit, QueryInfo, QueryRejected, apply_edits, inspect_query
+from .security import Edit, QueryInfo
 
 # -- telling the abort apart from other deaths -----------------------------------------------
 
@@ -219,19 +219,6 @@ def order_edits(info: QueryInfo) -> list[Edit]:
     return edits
 
 
-def total_order_by(query: str) -> str:
-    """``query`` with every ORDER BY condition replaced by the keys of :func:`order_keys`.
-
-    A query without ORDER BY comes back unchanged (the same object), and so does one the
-    parser refuses: the service reports that error before the engine ever runs it.
-    """
-    try:
-        info = inspect_query(query)
-    except QueryRejected:
-        return query
-    return apply_edits(query, order_edits(info))
-
-
 __all__ = [
     "MEMORY_TEXT",
     "ORDER_BY_DEFECT_MESSAGE",
@@ -246,5 +233,4 @@ __all__ = [
     "order_by_abort",
     "order_edits",
     "order_keys",
-    "total_order_by",
 ]

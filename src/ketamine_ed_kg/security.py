@@ -645,10 +645,6 @@ def _count(token: Token, clause: str) -> tuple[int, tuple[int, int]]:
     return value, (token.start_pos or 0, token.end_pos or 0)
 
 
-def _first_token(node: Tree[Token]) -> Token:
-    return next(iter(node.scan_values(lambda v: isinstance(v, Token))))
-
-
 def _edge_token(node: Tree[Token] | Token, last: bool) -> Token:
     """The first or last token under ``node``, found without recursion (trees run deep)."""
     while isinstance(node, Tree):
@@ -736,7 +732,7 @@ def _inspect(text: str, max_depth: int, max_chain: int) -> QueryInfo:
         endpoint = _child(service, "var_or_iri")
         assert endpoint is not None
         var = _child(endpoint, "var")
-        info.services.append("?" + str(_first_token(var))[1:] if var is not None
+        info.services.append("?" + str(_edge_token(var, last=False))[1:] if var is not None
                              else resolver.iri(endpoint))
     modifier = _child(holder, "solution_modifier")
     clauses = _child(modifier, "limit_offset_clauses") if modifier is not None else None
@@ -748,9 +744,9 @@ def _inspect(text: str, max_depth: int, max_chain: int) -> QueryInfo:
             info.offset, info._offset_span = _count(offset.children[-1], "OFFSET")  # type: ignore[arg-type]
     values = _child(query, "values_clause")
     if values is not None and values.children:
-        info._insert_at = _first_token(values).start_pos
-    info.order = sorted((_order_clause(node, text) for node in walk.orders),
-                        key=lambda clause: clause.start)
+        info._insert_at = _edge_token(values, last=False).start_pos
+    # The walk is pre-order in text order, so the clauses come in text order.
+    info.order = [_order_clause(node, text) for node in walk.orders]
     return info
 
 

@@ -237,9 +237,8 @@ class WorkerPool:
     def _stream(self, worker: _Worker, meta: dict[str, Any], deadline: float) -> JobResult:
         if meta.pop("complete", False):
             # The query finished inside its deadline; only its (at most 1 MiB) body is still
-            # in flight. Read it now, with a grace period, rather than cut an answer the
-            # engine already gave.
-            return self._collect(worker, meta, time.monotonic() + COMPLETE_GRACE)
+            # in flight: allow a grace period rather than cut an answer the engine gave.
+            deadline = max(deadline, time.monotonic() + COMPLETE_GRACE)
         state = {"done": False}
 
         def finish(keep: bool) -> None:
@@ -277,27 +276,6 @@ class WorkerPool:
                 self._discard(worker)
 
         return JobResult(meta, body(), abandon)
-
-    def _collect(self, worker: _Worker, meta: dict[str, Any], deadline: float) -> JobResult:
-        """Read a complete result (``D`` frames up to ``E``) and free the worker at once."""
-        chunks: list[bytes] = []
-        try:
-            while True:
-                frame, data = self._recv(worker, deadline)
-                if frame == b"E":
-                    break
-                if frame != b"D":
-                    raise KedError(f"unexpected frame {frame!r} from a query worker")
-                chunks.append(data)
-        except _WorkerDied:
-            error = self._crash_report(worker)
-            self._discard(worker)
-            raise error from None
-        except BaseException:
-            self._discard(worker)
-            raise
-        self._idle.put(worker)
-        return JobResult(meta, iter(chunks), lambda: None)
 
     def _recv(self, worker: _Worker, deadline: float,
               cancelled: Callable[[], bool] | None = None) -> tuple[bytes, bytes]:
