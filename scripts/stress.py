@@ -278,6 +278,18 @@ def judge(tally: Tally, status: int, body: bytes, latency: float, what: str) -> 
     tally.add(status, latency, error)
 
 
+def explain_head(port: int, req: RawRequest, answer: Answer) -> bytes:
+    """The body that says why a request failed. A HEAD answer has none (it carries GET's
+    headers only), so a 5xx to HEAD is judged by the body of the same request sent as GET."""
+    if req.method.upper() != "HEAD" or answer.status < 500:
+        return answer.body
+    try:
+        again = send(port, RawRequest("GET", req.target, req.headers, req.body), timeout=120)
+    except (OSError, http.client.HTTPException):
+        return answer.body
+    return again.body if again.status == answer.status else answer.body
+
+
 def run_threads(count: int, target: Callable[[int], None]) -> None:
     threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(count)]
     for t in threads:
@@ -323,7 +335,8 @@ def phase_fuzz(port: int, s: Settings, seed: int) -> tuple[Tally, collections.Co
                 tally.add("connection error", error=f"{req.wire()[:200]!r}: {exc!r}")
                 continue
             latency = time.perf_counter() - t0
-            judge(tally, answer.status, answer.body, latency, repr(req.wire()[:300]))
+            judge(tally, answer.status, explain_head(port, req, answer), latency,
+                  repr(req.wire()[:300]))
             ctype = answer.headers.get("content-type", "")
             if answer.status >= 400 and not ctype.startswith("text/plain"):
                 properties["error body not text/plain"] += 1
