@@ -21,10 +21,11 @@ import pytest
 
 from ketamine_ed_kg.config import ServiceConfig, load_config
 from ketamine_ed_kg.errors import KedError
+from ketamine_ed_kg.formats import Format
 from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.pool import WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
-from ketamine_ed_kg.store import Job, QueryError
+from ketamine_ed_kg.store import Job, JobKind, QueryError
 from test_server_support import gunicorn_server, live_server, request, write_dataset
 
 EX = "http://example.org/"
@@ -105,7 +106,7 @@ def test_service_handed_straight_to_a_query_process_opens_no_connection(
     try:
         query = (f"SELECT * WHERE {{ SERVICE {silent}<http://127.0.0.1:{listener.port}/sparql> "
                  "{ ?s ?p ?o } }")
-        job = Job("query", query, result_format="json")
+        job = Job(JobKind.QUERY, query, result_format=Format.JSON)
         try:
             result = pool.run(job, time.monotonic() + 20)
             body = b"".join(result.body)
@@ -116,7 +117,7 @@ def test_service_handed_straight_to_a_query_process_opens_no_connection(
             assert silent, "a non-silent SERVICE that could not connect must fail"
             assert b'"bindings"' in body
         # The same worker pool still answers (no worker was lost to the refusal).
-        ok = pool.run(Job("query", f"ASK {{ <{EX}s1> ?p ?o }}"), time.monotonic() + 20)
+        ok = pool.run(Job(JobKind.QUERY, f"ASK {{ <{EX}s1> ?p ?o }}"), time.monotonic() + 20)
         assert b"true" in b"".join(ok.body)
     finally:
         pool.close()
@@ -135,7 +136,7 @@ def test_without_seccomp_the_service_refuses_to_start(
         WorkerPool(pool_config(dataset))
     pool = WorkerPool(pool_config(dataset, allow_unsandboxed=True))
     try:
-        result = pool.run(Job("query", "ASK {}"), time.monotonic() + 20)
+        result = pool.run(Job(JobKind.QUERY, "ASK {}"), time.monotonic() + 20)
         assert b"true" in b"".join(result.body)
     finally:
         pool.close()
@@ -248,13 +249,13 @@ def test_order_by_abort_below_the_rewrite_is_named_and_the_pool_survives(
     pool = WorkerPool(pool_config(mixed))
     try:
         # A trusted job skips the parse, hence the ORDER BY rewrite: the engine aborts.
-        job = Job("query", f"SELECT ?o WHERE {{ ?s <{EX}v> ?o }} ORDER BY ?o",
-                  result_format="json")
+        job = Job(JobKind.QUERY, f"SELECT ?o WHERE {{ ?s <{EX}v> ?o }} ORDER BY ?o",
+                  result_format=Format.JSON)
         with pytest.raises(QueryError) as caught:
             b"".join(pool.run(job, time.monotonic() + 20).body)
         assert caught.value.kind == "engine-defect", caught.value.message
         assert "ORDER BY STR(?x)" in caught.value.message
-        ok = pool.run(Job("query", f"ASK {{ <{EX}m1> ?p ?o }}"), time.monotonic() + 20)
+        ok = pool.run(Job(JobKind.QUERY, f"ASK {{ <{EX}m1> ?p ?o }}"), time.monotonic() + 20)
         assert b"true" in b"".join(ok.body)
         assert pool.stats()["workers"] == 2
     finally:

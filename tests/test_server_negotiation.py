@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ketamine_ed_kg.server.negotiation import (
+from ketamine_ed_kg.negotiation import (
     BROWSER_GRAPH,
     BROWSER_RESULTS,
     GRAPH_TYPES,

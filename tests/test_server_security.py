@@ -21,11 +21,11 @@ from rdflib.collection import Collection
 from ketamine_ed_kg.security import (
     PolicyViolation,
     QueryRejected,
-    apply_row_cap,
     check_policy,
     inspect_query,
     resolve_iri,
 )
+from ketamine_ed_kg.store.rowcap import apply_row_cap
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")

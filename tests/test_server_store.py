@@ -11,9 +11,10 @@ import pytest
 
 from ketamine_ed_kg.build import build
 from ketamine_ed_kg.errors import BuildMissingError
+from ketamine_ed_kg.formats import RESULT_FORMATS, Format
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.store import RESULT_FORMATS, RowBound, dataset_version
+from ketamine_ed_kg.store import RowBound, dataset_version
 from test_server_support import live_server, request, write_dataset
 
 EX = "http://example.org/"
@@ -77,8 +78,8 @@ def test_serves_the_project_build(paths: ProjectPaths) -> None:
             assert manifest["counts"]["inferred_triples"] > 0
 
 
-@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
-def test_row_bound_is_an_upper_bound(fmt: str) -> None:
+@pytest.mark.parametrize("fmt", RESULT_FORMATS, ids=lambda f: f.name)
+def test_row_bound_is_an_upper_bound(fmt: Format) -> None:
     """Counted on pyoxigraph's own output, split into tiny chunks (markers cut in two); a
     literal that contains the JSON and CSV markers may raise the bound, never lower it."""
     store = ox.Store()
@@ -87,11 +88,11 @@ def test_row_bound_is_an_upper_bound(fmt: str) -> None:
                           ox.Literal("a,{b\r\nc<result>" if i == 3 else f"v{i}")))
     results = store.query("SELECT * WHERE { ?s ?p ?o }")
     assert isinstance(results, ox.QuerySolutions)
-    body = results.serialize(format=RESULT_FORMATS[fmt])
+    body = results.serialize(format=fmt.results)
     assert body is not None
     bound = RowBound(fmt)
     for i in range(0, len(body), 3):
         bound.feed(body[i:i + 3])
     assert bound.bound() >= 7
-    if fmt in ("xml", "tsv"):
+    if fmt in (Format.XML, Format.TSV):
         assert bound.bound() == 7

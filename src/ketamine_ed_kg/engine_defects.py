@@ -28,6 +28,7 @@ from __future__ import annotations
 import signal as _signal
 from dataclasses import dataclass
 
+from .errors import ErrorKind
 from .security import Edit, QueryInfo
 
 # -- telling the abort apart from other deaths -----------------------------------------------
@@ -64,7 +65,7 @@ ORDER_BY_DEFECT_MESSAGE = (
 class CrashCause:
     """Why a query process died: the ``QueryError`` kind and the message for the client."""
 
-    kind: str
+    kind: ErrorKind
     message: str
 
 
@@ -81,7 +82,7 @@ def order_by_abort(stderr_tail: str) -> bool:
 
 
 def classify_crash(stderr_tail: str, signal: int | None = None,
-                   memory_cap: int | None = None) -> tuple[str, str]:
+                   memory_cap: int | None = None) -> tuple[ErrorKind, str]:
     """The ``QueryError`` kind and client message for a query process that died.
 
     ``stderr_tail`` is the end of what the process wrote on stderr (its worker log, with
@@ -98,20 +99,22 @@ def classify_crash(stderr_tail: str, signal: int | None = None,
     * ``killed`` (503): SIGKILL, or no trace at all (the OOM killer, an operator).
     """
     if order_by_abort(stderr_tail):
-        return "engine-defect", ORDER_BY_DEFECT_MESSAGE
+        return ErrorKind.ENGINE_DEFECT, ORDER_BY_DEFECT_MESSAGE
     if MEMORY_TEXT in stderr_tail or "MemoryError" in stderr_tail:
         cap = f" ({memory_cap >> 20} MiB, setting max_query_memory)" if memory_cap else \
             " (setting max_query_memory)"
-        return "memory", (f"the query needed more memory than this service allows one "
+        return ErrorKind.MEMORY, (f"the query needed more memory than this service allows one "
                           f"query{cap} and was stopped; make it more selective")
     if signal == _signal.SIGSEGV or any(text in stderr_tail for text in SEGFAULT_TEXTS):
-        return "crash", ("the query engine crashed on this query (segmentation fault; very "
+        return ErrorKind.CRASH, ("the query engine crashed on this query (segmentation fault; very "
                          "deeply nested queries are a known cause)")
     if RUST_PANIC_TEXT in stderr_tail:
-        return "crash", "the query engine stopped on an internal error (a panic) in this query"
+        return ErrorKind.CRASH, ("the query engine stopped on an internal error (a panic) "
+                                 "in this query")
     if signal == _signal.SIGKILL or (signal is None and not stderr_tail.strip()):
-        return "killed", "the query process was stopped from outside while running this query"
-    return "crash", "the query process died while running this query"
+        return ErrorKind.KILLED, ("the query process was stopped from outside while running "
+                                  "this query")
+    return ErrorKind.CRASH, "the query process died while running this query"
 
 
 def crash_cause(stderr_tail: str, signal: int | None = None) -> CrashCause:

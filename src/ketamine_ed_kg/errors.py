@@ -8,11 +8,18 @@ Every error names what a curator or operator has to look at and what to do about
     │   └── InconsistentOntologyError  HermiT found a contradiction or unsatisfiable class
     ├── BuildMissingError         the release files are absent; run ``ketamine-ed-kg build``
     ├── ConfigError               a configuration value is invalid
-    └── ReasonerUnavailableError  Java, needed by HermiT, is not installed
+    ├── ReasonerUnavailableError  Java, needed by HermiT, is not installed
+    ├── QueryError                a query process refused or failed a query (ErrorKind)
+    ├── DeadlineExceeded          a query passed its deadline; its process was killed
+    ├── Overloaded                no query process became free before the deadline
+    └── ClientGone                the client went away; its query was stopped
+
+The HTTP statuses of the query errors are in one table, ``server/errors.py``.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -49,3 +56,55 @@ class ConfigError(KedError):
 
 class ReasonerUnavailableError(KedError):
     """The reasoner cannot run (HermiT needs a Java runtime)."""
+
+
+class ErrorKind(StrEnum):
+    """Why a query process refused or failed a query (each kind has one HTTP status)."""
+
+    SYNTAX = "syntax"
+    """The query does not parse (or the parse and the engine could read it differently)."""
+    LIMIT = "limit"
+    """Nesting or operator chain over max_query_depth / max_operator_chain."""
+    EVALUATION = "evaluation"
+    """The query parses but fails while it runs."""
+    UNSUPPORTED = "unsupported"
+    """The engine cannot plan it, e.g. an unknown extension function."""
+    ENGINE_DEFECT = "engine-defect"
+    """A known defect of the query engine; the message names it and the workaround."""
+    UPDATE = "update"
+    """SPARQL Update on this read-only endpoint."""
+    POLICY = "policy"
+    """SERVICE, or a graph this store does not hold."""
+    FEDERATE = "federate"
+    """An allow-listed SERVICE: to be run by the federation processes."""
+    NOT_ACCEPTABLE = "not-acceptable"
+    """No offered format matches Accept / format=."""
+    MEMORY = "memory"
+    """The query went over max_query_memory and was stopped."""
+    KILLED = "killed"
+    """Its query process was killed from outside (operator, OOM killer)."""
+    CRASH = "crash"
+    """A query process died for an unknown reason: a bug."""
+    INTERNAL = "internal"
+    """An unexpected exception in a query process: a bug."""
+
+
+class QueryError(KedError):
+    """A query process refused or failed a query; ``kind`` picks the HTTP status."""
+
+    def __init__(self, kind: ErrorKind | str, message: str) -> None:
+        super().__init__(message)
+        self.kind = ErrorKind(kind)
+        self.message = message
+
+
+class DeadlineExceeded(KedError):
+    """The job did not finish before its deadline and its worker was killed."""
+
+
+class Overloaded(KedError):
+    """No worker became free before the deadline."""
+
+
+class ClientGone(KedError):
+    """The client disconnected while its query ran; the query was cancelled."""

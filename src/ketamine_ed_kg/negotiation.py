@@ -17,48 +17,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .formats import BOOLEAN_FORMATS, RDF_FORMATS, RESULT_FORMATS, Format, Offer, by_name, offers
+
 
 @dataclass(frozen=True)
 class Choice:
-    """A negotiated representation: the serialiser's name and the Content-Type to send."""
+    """A negotiated representation: the format to write and the Content-Type to send."""
 
-    name: str
+    format: Format
     media_type: str
 
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header: the negotiated media type, in UTF-8."""
+        return self.media_type + "; charset=utf-8"
 
-# Server preference order first; aliases after the canonical types.
-RESULT_TYPES: list[tuple[str, str]] = [
-    ("json", "application/sparql-results+json"),
-    ("xml", "application/sparql-results+xml"),
-    ("csv", "text/csv"),
-    ("tsv", "text/tab-separated-values"),
-    ("json", "application/json"),
-    ("xml", "application/xml"),
-    ("xml", "text/xml"),
-]
-BOOLEAN_TYPES: list[tuple[str, str]] = [t for t in RESULT_TYPES if t[0] in ("json", "xml")]
-GRAPH_TYPES: list[tuple[str, str]] = [
-    ("turtle", "text/turtle"),
-    ("ntriples", "application/n-triples"),
-    ("jsonld", "application/ld+json"),
-    ("rdfxml", "application/rdf+xml"),
-    ("trig", "application/trig"),
-    ("nquads", "application/n-quads"),
-    ("n3", "text/n3"),
-    ("turtle", "application/x-turtle"),
-    ("ntriples", "text/plain"),
-    ("jsonld", "application/json"),
-    ("rdfxml", "application/xml"),
-]
-FORMAT_NAMES: dict[str, str] = {
-    "json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
-    "ttl": "turtle", "turtle": "turtle", "nt": "ntriples", "ntriples": "ntriples",
-    "n-triples": "ntriples", "jsonld": "jsonld", "json-ld": "jsonld", "rdf": "rdfxml",
-    "rdfxml": "rdfxml", "rdf+xml": "rdfxml", "owl": "rdfxml", "trig": "trig", "nq": "nquads",
-    "nquads": "nquads", "n-quads": "nquads", "n3": "n3",
-}
-BROWSER_RESULTS = Choice("json", "application/json")
-BROWSER_GRAPH = Choice("turtle", "text/plain")
+
+# Offers in server preference order (formats.py): canonical types first, then aliases.
+RESULT_TYPES: tuple[Offer, ...] = offers(RESULT_FORMATS)
+BOOLEAN_TYPES: tuple[Offer, ...] = offers(BOOLEAN_FORMATS)
+GRAPH_TYPES: tuple[Offer, ...] = offers(RDF_FORMATS)
+BROWSER_RESULTS = Choice(Format.JSON, "application/json")
+BROWSER_GRAPH = Choice(Format.TURTLE, "text/plain")
 
 
 class NotAcceptable(Exception):
@@ -110,29 +90,29 @@ def quality(media_type: str, ranges: list[tuple[str, str, float, int]]) -> float
     return best[1] if best else 0.0
 
 
-def negotiate(offered: list[tuple[str, str]], accept: str | None, fmt: str | None,
+def negotiate(offered: tuple[Offer, ...], accept: str | None, fmt: str | None,
               browser_default: Choice) -> Choice:
     """Pick a representation from ``offered`` (server order) for this request."""
     media_types = [m for _, m in offered]
     if fmt:
         wanted = fmt.strip().lower()
-        name = FORMAT_NAMES.get(wanted)
-        for offer_name, media in offered:
-            if media == wanted.split(";")[0].strip() or (name is not None and offer_name == name):
-                return Choice(offer_name, media)
+        named = by_name(wanted)
+        for offer_format, media in offered:
+            if media == wanted.split(";")[0].strip() or offer_format is named:
+                return Choice(offer_format, media)
         raise NotAcceptable(f"format={fmt} is not available for this response", media_types)
     ranges = parse_accept(accept)
     if not ranges:
         return Choice(*offered[0])
-    scored = [(quality(media, ranges), -i, name, media) for i, (name, media) in enumerate(offered)]
-    q, _, name, media = max(scored)
+    scored = [(quality(media, ranges), -i) for i, (_, media) in enumerate(offered)]
+    q, best = max(scored)
     html_q = quality("text/html", [r for r in ranges if (r[0], r[1]) == ("text", "html")])
     if html_q > q:
         return browser_default
     if q <= 0:
         raise NotAcceptable(f"none of the types in Accept: {accept} can be produced here",
                             media_types)
-    return Choice(name, media)
+    return Choice(*offered[-best])
 
 
 __all__ = ["BOOLEAN_TYPES", "BROWSER_GRAPH", "BROWSER_RESULTS", "Choice", "GRAPH_TYPES",

@@ -15,15 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine_defects import order_edits
-from .security import (
-    PolicyViolation,
-    QueryRejected,
-    apply_edits,
-    apply_row_cap,
-    check_policy,
-    inspect_query,
-)
-from .server.negotiation import (
+from .errors import ErrorKind, QueryError
+from .formats import Format
+from .negotiation import (
     BOOLEAN_TYPES,
     BROWSER_GRAPH,
     BROWSER_RESULTS,
@@ -33,34 +27,9 @@ from .server.negotiation import (
     NotAcceptable,
     negotiate,
 )
-from .store import Job, QueryError
-
-
-@dataclass(frozen=True)
-class RequestPolicy:
-    """The operator's limits a public query is held to (from ServiceConfig)."""
-
-    row_cap: int
-    max_depth: int
-    max_chain: int
-    allowed_service_prefixes: tuple[str, ...] = ()
-    allowed_graph_prefixes: tuple[str, ...] = ()
-    union_default_graph: bool = True
-    inferred_graph: str = ""
-
-
-@dataclass(frozen=True)
-class PublicRequest:
-    """What a client asked for, unparsed: crosses the process boundary as plain data."""
-
-    query: str
-    policy: RequestPolicy
-    accept: str | None = None
-    fmt: str | None = None
-    infer: bool = True
-    default_graphs: tuple[str, ...] = ()
-    named_graphs: tuple[str, ...] = ()
-    base_iri: str | None = None
+from .security import PolicyViolation, QueryRejected, apply_edits, check_policy, inspect_query
+from .store.jobs import Job, JobKind, PublicRequest
+from .store.rowcap import apply_row_cap
 
 
 @dataclass(frozen=True)
@@ -91,21 +60,21 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
                      allowed_service_prefixes=policy.allowed_service_prefixes,
                      allowed_graph_prefixes=policy.allowed_graph_prefixes)
     except PolicyViolation as exc:
-        raise QueryError("policy", str(exc)) from None
+        raise QueryError(ErrorKind.POLICY, str(exc)) from None
     if info.services and sealed:
-        raise QueryError("federate", "the query calls an allow-listed SERVICE")
+        raise QueryError(ErrorKind.FEDERATE, "the query calls an allow-listed SERVICE")
     choice = _negotiate(info.form, req.accept, req.fmt)
     # ORDER BY on keys the engine's comparator totally orders (engine_defects: it aborts or
     # misorders on mixed literals), applied to the query and to the row-cap probe alike.
     ordered = order_edits(info)
     capped = apply_row_cap(req.query, info, policy.row_cap, ordered)
     job = Job(
-        "query",
+        JobKind.QUERY,
         capped.text if capped else apply_edits(req.query, ordered),
         probe=capped.probe if capped else None,
         cap=capped.cap if capped else 0,
-        result_format=choice.name if info.form in ("SELECT", "ASK") else "json",
-        rdf_format=choice.name if info.form in ("CONSTRUCT", "DESCRIBE") else "turtle",
+        result_format=choice.format if choice.format.is_results else Format.JSON,
+        rdf_format=Format.TURTLE if choice.format.is_results else choice.format,
         base_iri=req.base_iri,
         **_dataset(req, info.from_graphs or info.from_named, graphs),
     )
@@ -119,7 +88,7 @@ def _negotiate(form: str, accept: str | None, fmt: str | None) -> Choice:
         offered = BOOLEAN_TYPES if form == "ASK" else RESULT_TYPES
         return negotiate(offered, accept, fmt, BROWSER_RESULTS)
     except NotAcceptable as exc:
-        raise QueryError("not-acceptable",
+        raise QueryError(ErrorKind.NOT_ACCEPTABLE,
                          f"{exc}; available for {form}: {', '.join(exc.offered)}") from None
 
 
@@ -136,4 +105,4 @@ def _dataset(req: PublicRequest, has_from: object, graphs: set[str]) -> dict[str
     return {"union_default_graph": req.policy.union_default_graph}
 
 
-__all__ = ["Plan", "PublicRequest", "RequestPolicy", "plan_request"]
+__all__ = ["Plan", "plan_request"]

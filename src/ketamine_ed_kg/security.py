@@ -51,6 +51,8 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternRE, PatternStr, TerminalDef
 
+from .errors import ErrorKind
+
 QUERY_FORMS = {"select_query": "SELECT", "ask_query": "ASK", "construct_query": "CONSTRUCT",
                "describe_query": "DESCRIBE"}
 
@@ -61,14 +63,14 @@ ENGINE_MAX_COUNT = 2**64 - 1
 class QueryRejected(Exception):
     """The request is refused before it reaches the engine.
 
-    ``kind`` is ``"syntax"`` (HTTP 400: the parser cannot read it, or the parser and the engine
-    could read it differently), ``"limit"`` (400: deeper or longer than the engine's stack
-    allows) or ``"update"`` (403: this endpoint is read-only).
+    ``kind`` is ``syntax`` (HTTP 400: the parser cannot read it, or the parser and the engine
+    could read it differently), ``limit`` (400: deeper or longer than the engine's stack
+    allows) or ``update`` (403: this endpoint is read-only).
     """
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: ErrorKind | str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = ErrorKind(kind)
         self.message = message
 
 
@@ -125,9 +127,9 @@ class QueryInfo:
     """Most operators and group items met along one path of nesting (see ``_CHAINS``)."""
     order: list[OrderClause] = field(default_factory=list)
     """Every ORDER BY clause, in text order."""
-    _limit_span: tuple[int, int] | None = field(default=None, repr=False)
-    _offset_span: tuple[int, int] | None = field(default=None, repr=False)
-    _insert_at: int | None = field(default=None, repr=False)
+    limit_span: tuple[int, int] | None = field(default=None, repr=False)
+    offset_span: tuple[int, int] | None = field(default=None, repr=False)
+    insert_at: int | None = field(default=None, repr=False)
     """Where a missing LIMIT / OFFSET goes: before a trailing VALUES block, else the end."""
 
 
@@ -739,12 +741,12 @@ def _inspect(text: str, max_depth: int, max_chain: int) -> QueryInfo:
     if clauses is not None:
         limit, offset = _child(clauses, "limit_clause"), _child(clauses, "offset_clause")
         if limit is not None:
-            info.limit, info._limit_span = _count(limit.children[-1], "LIMIT")  # type: ignore[arg-type]
+            info.limit, info.limit_span = _count(limit.children[-1], "LIMIT")  # type: ignore[arg-type]
         if offset is not None:
-            info.offset, info._offset_span = _count(offset.children[-1], "OFFSET")  # type: ignore[arg-type]
+            info.offset, info.offset_span = _count(offset.children[-1], "OFFSET")  # type: ignore[arg-type]
     values = _child(query, "values_clause")
     if values is not None and values.children:
-        info._insert_at = _edge_token(values, last=False).start_pos
+        info.insert_at = _edge_token(values, last=False).start_pos
     # The walk is pre-order in text order, so the clauses come in text order.
     info.order = [_order_clause(node, text) for node in walk.orders]
     return info
@@ -780,51 +782,6 @@ def check_policy(info: QueryInfo, *, graphs_in_store: set[str], extra_graphs: It
                 "graph)")
 
 
-@dataclass(frozen=True)
-class CappedQuery:
-    """A query rewritten to honour the row cap, and a probe that tells if rows were cut."""
-
-    text: str
-    probe: str | None
-    """Same query asking for the first row past the cap; None when the cap cannot bite."""
-    cap: int
-
-
-def apply_row_cap(text: str, info: QueryInfo, cap: int,
-                  edits: Iterable[Edit] = ()) -> CappedQuery | None:
-    """Rewrite the top-level LIMIT so at most ``cap`` solutions come back.
-
-    Returns None when no rewrite is needed (ASK, no cap, or the query's own LIMIT is lower).
-    The edits replace the INTEGER tokens the parse found, or insert the clauses before a
-    trailing VALUES block (or at the end, after a newline that closes any final comment).
-    ``edits`` (other rewrites on spans of the same parse) go into both the query and the probe.
-    """
-    others = list(edits)
-    if cap <= 0 or info.form not in ("SELECT", "CONSTRUCT", "DESCRIBE"):
-        return None
-    if info.limit is not None and info.limit <= cap:
-        return None
-    offset = info.offset or 0
-
-    def rewrite(limit: int, new_offset: int) -> str:
-        edits: list[Edit] = list(others)
-        if info._limit_span is not None:
-            edits.append((*info._limit_span, str(limit)))
-        if info._offset_span is not None:
-            edits.append((*info._offset_span, str(new_offset)))
-        insert = ""
-        if info._limit_span is None:
-            insert += f" LIMIT {limit}"
-        if info._offset_span is None and new_offset:
-            insert += f" OFFSET {new_offset}"
-        if insert:
-            at = info._insert_at if info._insert_at is not None else len(text)
-            edits.append((at, at, "\n" + insert.strip() + "\n"))
-        return apply_edits(text, edits)
-
-    return CappedQuery(rewrite(cap, offset), rewrite(1, offset + cap), cap)
-
-
-__all__ = ["CappedQuery", "Edit", "OrderClause", "OrderCondition", "PolicyViolation",
-           "QueryInfo", "QueryRejected", "apply_edits", "apply_row_cap", "check_policy",
+__all__ = ["Edit", "OrderClause", "OrderCondition", "PolicyViolation",
+           "QueryInfo", "QueryRejected", "apply_edits", "check_policy",
            "inspect_query", "parser", "resolve_iri"]

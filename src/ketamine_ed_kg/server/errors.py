@@ -14,25 +14,24 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..errors import KedError
-from ..store import ClientGone, DeadlineExceeded, Overloaded, QueryError
+from ..errors import ClientGone, DeadlineExceeded, ErrorKind, KedError, Overloaded, QueryError
 
 log = logging.getLogger("ketamine_ed_kg.server")
 
-STATUS_BY_KIND: dict[str, int] = {
-    "syntax": 400,          # the query does not parse
-    "limit": 400,           # nesting or operator chain over max_query_depth / _operator_chain
-    "evaluation": 400,      # the query parses but fails while it runs
-    "unsupported": 400,     # e.g. an unknown extension function
-    "engine-defect": 400,   # a known defect of the query engine; the message names it
-    "update": 403,          # SPARQL Update on this read-only endpoint
-    "policy": 403,          # SERVICE, or a graph this store does not hold
-    "federate": 403,        # an allow-listed SERVICE, but no federation processes run
-    "not-acceptable": 406,  # no offered format matches Accept / format=
-    "memory": 503,          # the query went over max_query_memory and was stopped
-    "killed": 503,          # its query process was killed from outside (operator, OOM killer)
-    "crash": 500,           # a query process died for an unknown reason: a bug
-    "internal": 500,        # an unexpected exception in a query process: a bug
+STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.SYNTAX: 400,          # the query does not parse
+    ErrorKind.LIMIT: 400,           # nesting or operator chain over the configured caps
+    ErrorKind.EVALUATION: 400,      # the query parses but fails while it runs
+    ErrorKind.UNSUPPORTED: 400,     # e.g. an unknown extension function
+    ErrorKind.ENGINE_DEFECT: 400,   # a known defect of the query engine; the message names it
+    ErrorKind.UPDATE: 403,          # SPARQL Update on this read-only endpoint
+    ErrorKind.POLICY: 403,          # SERVICE, or a graph this store does not hold
+    ErrorKind.FEDERATE: 403,        # an allow-listed SERVICE, but no federation processes run
+    ErrorKind.NOT_ACCEPTABLE: 406,  # no offered format matches Accept / format=
+    ErrorKind.MEMORY: 503,          # the query went over max_query_memory and was stopped
+    ErrorKind.KILLED: 503,          # its query process was killed from outside (operator, OOM)
+    ErrorKind.CRASH: 500,           # a query process died for an unknown reason: a bug
+    ErrorKind.INTERNAL: 500,        # an unexpected exception in a query process: a bug
 }
 """HTTP status for each ``QueryError.kind`` (SPARQL 1.1 Protocol: 400 for a query the
 service will not run as sent, 500 only for the service's own failures)."""
@@ -59,10 +58,10 @@ def api_error(exc: KedError, *, deadline: float, query: str = "") -> ApiError:
     if isinstance(exc, ClientGone):
         return ApiError(503, str(exc))
     if isinstance(exc, QueryError):
-        status = STATUS_BY_KIND.get(exc.kind, 500)
+        status = STATUS_BY_KIND[exc.kind]
         if status == 503:
             return ApiError(503, exc.message,
-                            {"Retry-After": "5"} if exc.kind == "killed" else None)
+                            {"Retry-After": "5"} if exc.kind is ErrorKind.KILLED else None)
         if status >= 500:
             log.error("query failed inside the engine (%s): %s\nquery: %s", exc.kind,
                       exc.message[-4000:], loggable(query))

@@ -1,26 +1,51 @@
 """Length-prefixed frames over a stream socket, shared by the server, zygote and workers.
 
-A frame is one type byte, a 4-byte big-endian length and the payload. Frame types:
-``J`` job (pickled :class:`~ketamine_ed_kg.store.Job`), ``H`` header (JSON metadata), ``D``
-data, ``E`` end, ``F`` failure before any data, ``X`` failure after data was sent, ``S``
-spawn request, ``R`` ready, ``C`` config.
+A frame is one type byte (:class:`Frame`), a 4-byte big-endian length and the payload. The
+payloads are the typed contract of :mod:`ketamine_ed_kg.store.jobs`: a pickled
+:class:`~ketamine_ed_kg.store.jobs.Job`, a :class:`~ketamine_ed_kg.store.jobs.ResultMeta` or a
+:class:`~ketamine_ed_kg.store.jobs.Failure` as JSON, or raw body bytes.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
+from dataclasses import asdict, dataclass
+from enum import Enum
 
 _HEAD = struct.Struct(">cI")
+
+
+class Frame(Enum):
+    """Frame types. Server → worker: JOB. Worker → server: ACK, then HEADER, DATA..., END;
+    or FAIL (before any data), FAIL_LATE (after data went out), PLANNED (a check job's plan).
+    Server → zygote: CONFIG, SPAWN; zygote → server: READY, or FAIL at start-up."""
+
+    JOB = b"J"
+    ACK = b"A"
+    HEADER = b"H"
+    DATA = b"D"
+    END = b"E"
+    FAIL = b"F"
+    FAIL_LATE = b"X"
+    PLANNED = b"P"
+    CONFIG = b"C"
+    SPAWN = b"S"
+    READY = b"R"
 
 
 class PeerGone(Exception):
     """The other end closed the socket."""
 
 
-def send_frame(sock: socket.socket, kind: bytes, payload: bytes = b"") -> None:
+class BadFrame(Exception):
+    """A frame type this side does not know: the peer is not speaking the protocol."""
+
+
+def send_frame(sock: socket.socket, kind: Frame, payload: bytes = b"") -> None:
     """Send one frame (blocking)."""
-    sock.sendall(_HEAD.pack(kind, len(payload)) + payload)
+    sock.sendall(_HEAD.pack(kind.value, len(payload)) + payload)
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:
@@ -35,7 +60,50 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv_frame(sock: socket.socket) -> tuple[bytes, bytes]:
+def recv_frame(sock: socket.socket) -> tuple[Frame, bytes]:
     """Receive one frame; honours the socket's timeout (raises ``TimeoutError``)."""
     kind, size = _HEAD.unpack(_recv_exact(sock, _HEAD.size))
-    return kind, _recv_exact(sock, size) if size else b""
+    try:
+        frame = Frame(kind)
+    except ValueError:
+        raise BadFrame(f"unknown frame type {kind!r}") from None
+    return frame, _recv_exact(sock, size) if size else b""
+
+
+@dataclass(frozen=True)
+class ZygoteSettings:
+    """What the pool tells a new zygote (CONFIG frame): how to load the store and run jobs."""
+
+    dataset: str
+    store: str
+    """``memory`` or ``disk`` (config.store)."""
+    store_path: str | None
+    seal: bool
+    """Seal the query processes off the network (False only for the federation pool)."""
+    allow_unsandboxed: bool
+    memory: int
+    """Address-space cap of each query process in bytes (0: none)."""
+    log_dir: str
+    """Where each query process writes its standard error (read if it dies)."""
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> ZygoteSettings:
+        return cls(**json.loads(payload))
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The zygote's answer once it holds the store (READY frame)."""
+
+    graphs: list[str]
+    sealed: bool
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> Ready:
+        return cls(**json.loads(payload))

@@ -43,6 +43,28 @@ def not_modified(req: Request, etag: str, modified: datetime) -> bool:
     return since is not None and modified <= since
 
 
+def response_304(etag: str) -> Response:
+    """A 304 Not Modified for the representation ``etag``."""
+    response = Response(status=304)
+    response.set_etag(etag)
+    return response
+
+
+def conditional(etag: str, modified: datetime) -> Response | None:
+    """The 304 for the current request when the client's copy is current, else None: the
+    conditional GET of every route whose representation is fixed by the graph version."""
+    return response_304(etag) if not_modified(request, etag, modified) else None
+
+
+def versioned(response: Response, etag: str, modified: datetime) -> Response:
+    """Mark ``response`` as one representation of one graph version: its ETag and
+    Last-Modified, and revalidation before a cache reuses it."""
+    response.set_etag(etag)
+    response.last_modified = modified
+    response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
+    return response
+
+
 class _Gzip:
     """Compress a (possibly streamed) body chunk by chunk, closing the source when done.
 
@@ -111,4 +133,4 @@ def install(app: Flask, config: ServiceConfig) -> None:
         return response
 
 
-__all__ = ["install", "make_etag", "not_modified"]
+__all__ = ["conditional", "install", "make_etag", "not_modified", "response_304", "versioned"]

@@ -36,9 +36,17 @@ from typing import Any
 
 from ..config import ServiceConfig
 from ..engine_defects import classify_crash
-from ..errors import KedError
-from ..store import ClientGone, DeadlineExceeded, Job, JobResult, Overloaded, QueryError
-from .framing import PeerGone, recv_frame, send_frame
+from ..errors import ClientGone, DeadlineExceeded, ErrorKind, KedError, Overloaded, QueryError
+from ..store.jobs import Failure, Job, JobResult, ResultMeta
+from .framing import (
+    BadFrame,
+    Frame,
+    PeerGone,
+    Ready,
+    ZygoteSettings,
+    recv_frame,
+    send_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,27 +130,26 @@ class WorkerPool:
         self._ctl = parent_end
         self.zygote_starts += 1
         cfg = self.config
-        send_frame(self._ctl, b"C", json.dumps({
-            "dataset": str(cfg.dataset_path()),
-            "store": cfg.store,
-            "store_path": str(cfg.disk_store_path()) if cfg.store == "disk" else None,
-            "seal": self.sealed,
-            "allow_unsandboxed": cfg.allow_unsandboxed,
-            "memory": cfg.query_memory(),
-            "log_dir": str(self._log_dir),
-        }).encode())
+        send_frame(self._ctl, Frame.CONFIG, ZygoteSettings(
+            dataset=str(cfg.dataset_path()),
+            store=cfg.store,
+            store_path=str(cfg.disk_store_path()) if cfg.store == "disk" else None,
+            seal=self.sealed,
+            allow_unsandboxed=cfg.allow_unsandboxed,
+            memory=cfg.query_memory(),
+            log_dir=str(self._log_dir),
+        ).to_json())
         try:
             kind, payload = recv_frame(self._ctl)
         except (PeerGone, OSError) as exc:
             self._zygote.wait()
             raise KedError("the store process exited while loading the dataset") from exc
-        if kind != b"R":
+        if kind is not Frame.READY:
             raise KedError(json.loads(payload)["message"])
-        ready = json.loads(payload)
-        if self.sealed and not ready.get("sealed"):
+        ready = Ready.from_json(payload)
+        if self.sealed and not ready.sealed:
             log.warning("query processes are NOT sealed off the network (allow_unsandboxed)")
-        graphs: list[str] = ready["graphs"]
-        return graphs
+        return ready.graphs
 
     def _spawn(self) -> _Worker:
         """A fresh worker from the zygote, restarting the zygote if it has died."""
@@ -154,7 +161,7 @@ class WorkerPool:
                     self._stop_zygote()
                     self._start_zygote()
                 try:
-                    send_frame(self._ctl, b"S")
+                    send_frame(self._ctl, Frame.SPAWN)
                     message, fds, _flags, _addr = socket.recv_fds(self._ctl, 8, 1)
                 except OSError:
                     continue
@@ -199,7 +206,7 @@ class WorkerPool:
             worker = self._take(deadline)
             try:
                 worker.sock.settimeout(None)
-                send_frame(worker.sock, b"J", payload)
+                send_frame(worker.sock, Frame.JOB, payload)
                 kind, _ = self._recv(worker, deadline, cancelled)
             except (_WorkerDied, OSError):
                 log.warning("query worker %d died before starting a job; retrying", worker.pid)
@@ -208,9 +215,9 @@ class WorkerPool:
             except BaseException:
                 self._discard(worker)
                 raise
-            if kind != b"A":
+            if kind is not Frame.ACK:
                 self._discard(worker)
-                raise KedError(f"unexpected frame {kind!r} from a query worker")
+                raise KedError(f"unexpected frame {kind} from a query worker")
             break
         else:
             raise Overloaded("query workers kept dying before they could start the query")
@@ -223,19 +230,18 @@ class WorkerPool:
         except BaseException:
             self._discard(worker)
             raise
-        if kind in (b"F", b"P"):
+        if kind in (Frame.FAIL, Frame.PLANNED):
             self._idle.put(worker)
-            if kind == b"P":
-                return JobResult(json.loads(payload), iter(()), lambda: None)
-            failure = json.loads(payload)
-            raise QueryError(failure["kind"], failure["message"])
-        if kind != b"H":
+            if kind is Frame.PLANNED:
+                return JobResult(ResultMeta.from_json(payload), iter(()))
+            raise Failure.from_json(payload).error()
+        if kind is not Frame.HEADER:
             self._discard(worker)
-            raise KedError(f"unexpected frame {kind!r} from a query worker")
-        return self._stream(worker, json.loads(payload), deadline)
+            raise KedError(f"unexpected frame {kind} from a query worker")
+        return self._stream(worker, ResultMeta.from_json(payload), deadline)
 
-    def _stream(self, worker: _Worker, meta: dict[str, Any], deadline: float) -> JobResult:
-        if meta.pop("complete", False):
+    def _stream(self, worker: _Worker, meta: ResultMeta, deadline: float) -> JobResult:
+        if meta.complete:
             # The query finished inside its deadline; only its (at most 1 MiB) body is still
             # in flight: allow a grace period rather than cut an answer the engine gave.
             deadline = max(deadline, time.monotonic() + COMPLETE_GRACE)
@@ -254,17 +260,16 @@ class WorkerPool:
                     except _WorkerDied:
                         error = self._crash_report(worker)
                         raise error from None
-                    if frame == b"D":
+                    if frame is Frame.DATA:
                         yield data
-                    elif frame == b"E":
+                    elif frame is Frame.END:
                         finish(True)
                         return
-                    elif frame == b"X":
+                    elif frame is Frame.FAIL_LATE:
                         finish(True)
-                        failure = json.loads(data)
-                        raise QueryError(failure["kind"], failure["message"])
+                        raise Failure.from_json(data).error()
                     else:
-                        raise KedError(f"unexpected frame {frame!r} from a query worker")
+                        raise KedError(f"unexpected frame {frame} from a query worker")
             finally:
                 if not state["done"]:
                     finish(False)
@@ -278,7 +283,7 @@ class WorkerPool:
         return JobResult(meta, body(), abandon)
 
     def _recv(self, worker: _Worker, deadline: float,
-              cancelled: Callable[[], bool] | None = None) -> tuple[bytes, bytes]:
+              cancelled: Callable[[], bool] | None = None) -> tuple[Frame, bytes]:
         """Next frame from ``worker``, within the deadline, checking ``cancelled`` meanwhile.
 
         The wait for the first byte is a ``poll`` (so checking the client never cuts a frame
@@ -305,6 +310,8 @@ class WorkerPool:
             raise DeadlineExceeded("the query passed its deadline and was stopped") from None
         except (PeerGone, ConnectionError) as exc:
             raise _WorkerDied(f"query worker {worker.pid} died") from exc
+        except BadFrame as exc:
+            raise KedError(f"query worker {worker.pid}: {exc}") from exc
 
     def _crash_report(self, worker: _Worker) -> QueryError:
         """Why a worker died while running a query, from the tail of its error log."""
@@ -316,7 +323,7 @@ class WorkerPool:
         except OSError:
             tail = ""
         kind, message = classify_crash(tail, memory_cap=self.config.query_memory())
-        if kind in ("crash", "internal"):
+        if kind in (ErrorKind.CRASH, ErrorKind.INTERNAL):
             log.error("query worker %d crashed: %s", worker.pid, tail[-2000:])
         return QueryError(kind, message)
 

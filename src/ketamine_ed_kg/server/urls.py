@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import request
 
 from ..config import ServiceConfig
-from . import state
+from .state import state
 
 ENDPOINT_PATH = "/sparql"
 

@@ -23,16 +23,23 @@ import signal
 import socket
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from ..errors import ErrorKind, QueryError
 from ..query_plan import plan_request
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..security import parser
-from ..store import Job, OxigraphStore, QueryError, RowBound, open_store
-from .framing import PeerGone, recv_frame, send_frame
+from ..store.jobs import Failure, Job, JobKind, ResultMeta
+from ..store.oxigraph import OxigraphStore, open_store
+from ..store.rowcap import CapCheck
+from .framing import Frame, PeerGone, Ready, ZygoteSettings, recv_frame, send_frame
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 CHUNK = 64 * 1024
 HEADER_AFTER = 1024 * 1024
@@ -49,56 +56,51 @@ class FrameWriter(io.RawIOBase):
     cut: a result that ended below the cap was not; otherwise the probe query decides.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, extra: ResultMeta | None = None) -> None:
         super().__init__()
         self.sock = sock
-        self.meta: dict[str, Any] | None = None
+        self.extra = extra
+        """What the plan already knows (media type, cap), merged into the header."""
+        self.meta = ResultMeta()
         self.header_sent = False
         self.buffer = bytearray()
-        self.decide: Any = None
-        self.rows: RowBound | None = None
-        self.cap = 0
-        self.probed = False
+        self.cap: CapCheck | None = None
 
-    def start(self, meta: dict[str, Any], decide: Any = None, rows: RowBound | None = None,
-              cap: int = 0) -> None:
+    def start(self, meta: ResultMeta, cap: CapCheck | None) -> None:
+        if self.extra is not None:
+            meta = replace(meta, media_type=self.extra.media_type, cap=self.extra.cap)
         self.meta = meta
-        self.decide = decide
-        self.rows = rows
         self.cap = cap
 
     def writable(self) -> bool:
         return True
 
-    def write(self, data: Any) -> int:
-        if self.rows is not None:
-            self.rows.feed(bytes(data))
-        self.buffer += data
+    def write(self, data: ReadableBuffer) -> int:
+        chunk = bytes(data)
+        if self.cap is not None:
+            self.cap.feed(chunk)
+        self.buffer += chunk
         if len(self.buffer) >= (CHUNK if self.header_sent else HEADER_AFTER):
             self._send(final=False)
-        return len(data)
+        return len(chunk)
 
     def _send(self, final: bool) -> None:
         if not self.header_sent:
-            meta = dict(self.meta or {})
-            if self.decide is not None:
-                if final and self.rows is not None and self.rows.bound() < self.cap:
-                    meta["truncated"] = False
-                else:
-                    self.probed = True
-                    meta["truncated"] = bool(self.decide())
-                meta["probed"] = self.probed
+            meta = self.meta
+            if self.cap is not None:
+                meta.truncated = self.cap.truncated(complete=final)
+                meta.probed = self.cap.probed
             # The whole result is in the buffer: the server may read it past the deadline.
-            meta["complete"] = final
-            send_frame(self.sock, b"H", json.dumps(meta).encode())
+            meta.complete = final
+            send_frame(self.sock, Frame.HEADER, meta.to_json())
             self.header_sent = True
         if self.buffer:
-            send_frame(self.sock, b"D", bytes(self.buffer))
+            send_frame(self.sock, Frame.DATA, bytes(self.buffer))
             self.buffer.clear()
 
     def finish(self) -> None:
         self._send(final=True)
-        send_frame(self.sock, b"E")
+        send_frame(self.sock, Frame.END)
 
 
 def _die_with_parent() -> None:
@@ -122,55 +124,54 @@ def worker_loop(store: OxigraphStore, sock: socket.socket, sealed: bool = True) 
             kind, payload = recv_frame(sock)
         except (PeerGone, OSError):
             return
-        if kind != b"J":
+        if kind is not Frame.JOB:
             return
         job: Job = pickle.loads(payload)
-        send_frame(sock, b"A")
+        send_frame(sock, Frame.ACK)
         writer = FrameWriter(sock)
         try:
             _run_job(store, job, writer, graphs, sealed)
         except QueryError as exc:
-            _fail(sock, writer, exc.kind, exc.message)
+            _fail(sock, writer, Failure(exc.kind, exc.message))
         except MemoryError:
-            _fail(sock, writer, "memory", "the query needed more memory than this service "
-                                          "allows one query (max_query_memory)")
+            _fail(sock, writer, Failure(ErrorKind.MEMORY, (
+                "the query needed more memory than this service allows one query "
+                "(max_query_memory)")))
         except (OSError, RuntimeError, ValueError, TypeError) as exc:
             # pyoxigraph reports evaluation failures (a type error in an expression, a
             # refused network call, a store read error) with these while streaming.
-            _fail(sock, writer, "evaluation", f"query evaluation failed: {exc}")
+            _fail(sock, writer, Failure(ErrorKind.EVALUATION,
+                                        f"query evaluation failed: {exc}"))
         except Exception as exc:  # noqa: BLE001 - reported to the server, which logs a 500
-            _fail(sock, writer, "internal", f"{type(exc).__name__}: {exc}\n"
-                  + traceback.format_exc())
+            _fail(sock, writer, Failure(ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}\n"
+                                        + traceback.format_exc()))
 
 
 def _run_job(store: OxigraphStore, job: Job, writer: FrameWriter, graphs: set[str],
              sealed: bool) -> None:
-    if job.kind not in ("request", "check"):
+    if job.kind not in (JobKind.REQUEST, JobKind.CHECK):
         store.execute(job, writer.start, writer)
         writer.finish()
         return
     assert job.request is not None
     plan = plan_request(job.request, graphs, sealed=sealed)
-    extra = {"media_type": plan.media_type, "cap": plan.cap}
-    if job.kind == "check":
-        send_frame(writer.sock, b"P", json.dumps(extra).encode())
+    planned = ResultMeta(media_type=plan.media_type, cap=plan.cap)
+    if job.kind is JobKind.CHECK:
+        send_frame(writer.sock, Frame.PLANNED, planned.to_json())
         return
-
-    def start(meta: dict[str, Any], *args: Any) -> None:
-        writer.start({**meta, **extra}, *args)
-
-    store.execute(plan.job, start, writer)
+    writer.extra = planned
+    store.execute(plan.job, writer.start, writer)
     writer.finish()
 
 
-def _fail(sock: socket.socket, writer: FrameWriter, kind: str, message: str) -> None:
-    payload = json.dumps({"kind": kind, "message": message}).encode()
-    send_frame(sock, b"X" if writer.header_sent else b"F", payload)
+def _fail(sock: socket.socket, writer: FrameWriter, failure: Failure) -> None:
+    send_frame(sock, Frame.FAIL_LATE if writer.header_sent else Frame.FAIL, failure.to_json())
 
 
-def _worker(shared: ox.Store | None, settings: dict[str, Any], sock: socket.socket) -> None:
+def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
+            sock: socket.socket) -> None:
     """Body of a forked worker: error log, memory cap, then serve jobs."""
-    log_dir = settings.get("log_dir")
+    log_dir = settings.log_dir
     if log_dir:
         fd = os.open(os.path.join(log_dir, f"worker-{os.getpid()}.log"),
                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -180,56 +181,55 @@ def _worker(shared: ox.Store | None, settings: dict[str, Any], sock: socket.sock
         # A crash (stack overflow, abort) then leaves its cause in the log for the server.
         faulthandler.enable(file=sys.stderr)
     store = shared if shared is not None else open_store(
-        Path(settings["dataset"]), settings["store"],
-        Path(settings["store_path"]) if settings.get("store_path") else None)
-    if settings.get("memory"):
-        cap_memory(int(settings["memory"]))
-    worker_loop(OxigraphStore(store), sock, sealed=bool(settings.get("sealed", True)))
+        Path(settings.dataset), settings.store,
+        Path(settings.store_path) if settings.store_path else None)
+    if settings.memory:
+        cap_memory(settings.memory)
+    worker_loop(OxigraphStore(store), sock, sealed=sealed)
 
 
 def main(fd: int) -> None:
     """Zygote entry point: load the store, seal the network, report ready, fork workers."""
     ctl = socket.socket(fileno=fd)
-    kind, payload = recv_frame(ctl)
-    settings: dict[str, Any] = json.loads(payload)
-    mode = settings["store"]
-    dataset = Path(settings["dataset"])
-    store_path = Path(settings["store_path"]) if settings.get("store_path") else None
+    _kind, payload = recv_frame(ctl)
+    settings = ZygoteSettings.from_json(payload)
+    mode = settings.store
+    dataset = Path(settings.dataset)
+    store_path = Path(settings.store_path) if settings.store_path else None
     try:
         store = open_store(dataset, mode, store_path)
         graphs = OxigraphStore(store).graph_names()
         # Build the SPARQL parser (about a second) once, here: every worker inherits it.
         parser()
     except Exception as exc:  # noqa: BLE001 - sent to the server, which raises it
-        send_frame(ctl, b"F", json.dumps({"kind": "load", "message": str(exc)}).encode())
+        send_frame(ctl, Frame.FAIL, json.dumps({"message": str(exc)}).encode())
         return
     sealed = False
-    if settings.get("seal", True):
+    if settings.seal:
         try:
             seal_network()
             sealed = True
         except SandboxUnavailable as exc:
-            if not settings.get("allow_unsandboxed"):
-                send_frame(ctl, b"F", json.dumps({"kind": "sandbox", "message": (
+            if not settings.allow_unsandboxed:
+                send_frame(ctl, Frame.FAIL, json.dumps({"message": (
                     f"refusing to serve: the operating system cannot forbid query processes "
                     f"to open network connections here ({exc}). Run on a kernel with "
                     f"seccomp, or set allow_unsandboxed = true to accept running without "
                     f"it (never for a public endpoint)")}).encode())
                 return
-    settings["sealed"] = sealed
     shared: ox.Store | None = store
     if mode == "disk":
         # RocksDB runs threads: never fork with it open; each worker opens it read-only.
         del store
         shared = None
-    send_frame(ctl, b"R", json.dumps({"graphs": graphs, "sealed": sealed}).encode())
+    send_frame(ctl, Frame.READY, Ready(graphs, sealed).to_json())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps workers
     while True:
         try:
             kind, _ = recv_frame(ctl)
         except (PeerGone, OSError):
             return
-        if kind != b"S":
+        if kind is not Frame.SPAWN:
             return
         parent_end, child_end = socket.socketpair()
         pid = os.fork()
@@ -240,7 +240,7 @@ def main(fd: int) -> None:
             _die_with_parent()
             code = 0
             try:
-                _worker(shared, settings, child_end)
+                _worker(shared, settings, sealed, child_end)
             except BaseException:  # noqa: BLE001 - a worker must never return into the loop
                 traceback.print_exc()
                 code = 1

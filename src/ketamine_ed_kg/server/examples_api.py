@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from .examples import (
+from ..examples import (
     EXAMPLES_GRAPH_PATH,
     Example,
     Parameter,
@@ -30,25 +30,20 @@ from .examples import (
     find_example,
     load_examples,
 )
-from .namespaces import PREFIXES
-from .paths import ProjectPaths, project_paths
-from .server.discovery import negotiated_graph_format
-from .server.dumps import DUMP_EXTENSIONS, STEM
-from .server.errors import ApiError
-from .server.negotiation import BOOLEAN_TYPES, FORMAT_NAMES, GRAPH_TYPES, RESULT_TYPES
-from .server.protocol import run_query as run_sparql
-from .server.urls import advertised_url
+from ..formats import Offer
+from ..namespaces import PREFIXES
+from ..negotiation import BOOLEAN_TYPES, GRAPH_TYPES, RESULT_TYPES
+from ..paths import ProjectPaths, project_paths
+from .dumps import DUMP_EXTENSIONS, STEM
+from .errors import ApiError
+from .query import CONTROL_PARAMS
+from .query import run_query as run_sparql
+from .representation import negotiated_graph_format, serialize
+from .urls import advertised_url
 
-EXTENSION_KEY = "ketamine_ed_kg.api"
+EXTENSION_KEY = "ketamine_ed_kg.examples_api"
 
-_RDFLIB_FORMATS: dict[str, str] = {
-    "turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld", "rdfxml": "xml",
-    "trig": "trig", "nquads": "nt", "n3": "n3",
-}
-"""rdflib serialiser per negotiated format. The examples graph is a plain graph, which rdflib
-refuses to write as N-Quads (a 500 found by schemathesis): its N-Triples are the same
-statements as N-Quads in the default graph."""
-_PROTOCOL_KEYS = ("format", "output", "timeout", "infer")
+_PROTOCOL_KEYS = CONTROL_PARAMS
 """Query-string keys passed through to the SPARQL protocol rather than bound as parameters."""
 
 
@@ -137,15 +132,10 @@ def sparql_examples() -> Response:
     """``GET /.well-known/sparql-examples``: the example queries as RDF (Turtle by default)."""
     state = _state()
     choice = negotiated_graph_format()
-    if choice.name not in state.graph_cache:
-        graph = examples_graph(state.examples)
-        state.graph_cache[choice.name] = graph.serialize(
-            format=_RDFLIB_FORMATS[choice.name], encoding="utf-8"
-        )
-    media = choice.media_type
-    if media.startswith("text/") or media.endswith("json"):
-        media += "; charset=utf-8"
-    return Response(state.graph_cache[choice.name], content_type=media)
+    key = choice.format.name
+    if key not in state.graph_cache:
+        state.graph_cache[key] = serialize(examples_graph(state.examples), choice)
+    return Response(state.graph_cache[key], content_type=choice.content_type)
 
 
 # --- The OpenAPI description ------------------------------------------------------------------
@@ -179,12 +169,11 @@ def _alternatives(items: Sequence[str]) -> str:
     return "(?:" + "|".join(items) + ")"
 
 
-def _format_schema(offered: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def _format_schema(offered: Sequence[Offer]) -> dict[str, Any]:
     """What ``format=`` / ``output=`` accept for these offers (server/negotiation.py): a short
     name (any case), or a media type (any case, parameters allowed), white space around either;
     an empty value means "not given"."""
-    names = sorted({alias for alias, canonical in FORMAT_NAMES.items()
-                    if canonical in {name for name, _ in offered}})
+    names = sorted({name for fmt, _ in offered for name in fmt.spec.names})
     media = list(dict.fromkeys(m for _, m in offered))
     pattern = (r"^(?:|\s*" + _alternatives([_caseless(n) for n in names]) + r"\s*"
                + r"|\s*" + _alternatives([_caseless(m) for m in media]) + r"\s*(?:;[\s\S]*)?)$")
@@ -456,7 +445,7 @@ def _json_get(operation_id: str, summary: str, description: str) -> dict[str, An
 
 def _discovery_paths() -> dict[str, Any]:
     """VoID, dumps and dereferenceable IRIs (server/discovery.py, server/dumps.py)."""
-    dump_types = list(dict.fromkeys(m for _, m in DUMP_EXTENSIONS.values()))
+    dump_types = list(dict.fromkeys(fmt.media_type for fmt in DUMP_EXTENSIONS.values()))
     term = {"type": "string", "pattern": r"^[A-Za-z0-9._~-]+$"}
     return {
         "/.well-known/void": _graph_get(

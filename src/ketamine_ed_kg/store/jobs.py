@@ -1,0 +1,166 @@
+"""The typed contract between the HTTP process and a query process.
+
+A :class:`Job` goes to a query process (pickled: plain data and enums only); the query process
+answers with a :class:`ResultMeta` (JSON, known before the first byte of the body), then the
+serialised body, or with a :class:`~ketamine_ed_kg.errors.QueryError` as a :class:`Failure`.
+The frames that carry them are in ``server/framing.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from ..errors import ErrorKind, QueryError
+from ..formats import Format
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """The operator's limits a public query is held to (from ServiceConfig)."""
+
+    row_cap: int
+    max_depth: int
+    max_chain: int
+    allowed_service_prefixes: tuple[str, ...] = ()
+    allowed_graph_prefixes: tuple[str, ...] = ()
+    union_default_graph: bool = True
+    inferred_graph: str = ""
+
+
+@dataclass(frozen=True)
+class PublicRequest:
+    """What a client asked for, unparsed: crosses the process boundary as plain data."""
+
+    query: str
+    policy: RequestPolicy
+    accept: str | None = None
+    fmt: str | None = None
+    infer: bool = True
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    base_iri: str | None = None
+
+
+class JobKind(StrEnum):
+    """What a query process is asked to do."""
+
+    QUERY = "query"
+    """Run a trusted query (from the service itself): no parse, no policy."""
+    REQUEST = "request"
+    """Plan a client's query in the query process (:mod:`ketamine_ed_kg.query_plan`), run it."""
+    CHECK = "check"
+    """Plan a client's query only: is the request valid? (for conditional requests)."""
+    DUMP = "dump"
+    """Write the whole store in one RDF format."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work for the store. Plain data, so it can cross a process boundary."""
+
+    kind: JobKind
+    query: str = ""
+    probe: str | None = None
+    """Query whose non-empty answer means the row cap cut the result."""
+    cap: int = 0
+    """The row cap the query was rewritten for (0: none)."""
+    union_default_graph: bool = True
+    default_graph: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    result_format: Format = Format.JSON
+    """Serialisation of SELECT and ASK results."""
+    rdf_format: Format = Format.TURTLE
+    """Serialisation of CONSTRUCT and DESCRIBE results, and of dumps."""
+    base_iri: str | None = None
+    request: PublicRequest | None = None
+    """The client's request, for ``request`` and ``check`` jobs."""
+
+
+class ResultForm(StrEnum):
+    """The shape of a query's result."""
+
+    BOOLEAN = "boolean"
+    SOLUTIONS = "solutions"
+    GRAPH = "graph"
+
+
+@dataclass
+class ResultMeta:
+    """What the HTTP process learns before the body: it becomes the status and headers."""
+
+    form: ResultForm | None = None
+    """None for a dump or a check."""
+    media_type: str = ""
+    """The negotiated media type of a client's request ('' for internal jobs)."""
+    cap: int = 0
+    """The row cap the query was rewritten for (0: the cap cannot bite)."""
+    truncated: bool = False
+    """The row cap cut the result."""
+    probed: bool = False
+    """The row-cap probe query ran (the result may have reached the cap)."""
+    complete: bool = False
+    """The whole body is already produced (at most one buffer is still in flight)."""
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> ResultMeta:
+        fields = json.loads(payload)
+        form = fields.pop("form")
+        return cls(form=ResultForm(form) if form else None, **fields)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A :class:`QueryError` on the wire."""
+
+    kind: ErrorKind
+    message: str
+
+    def to_json(self) -> bytes:
+        return json.dumps({"kind": str(self.kind), "message": self.message}).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> Failure:
+        fields = json.loads(payload)
+        return cls(ErrorKind(fields["kind"]), str(fields["message"]))
+
+    def error(self) -> QueryError:
+        return QueryError(self.kind, self.message)
+
+
+def _nothing() -> None:
+    """Abandoning a result that holds no process."""
+
+
+@dataclass
+class JobResult:
+    """What came back: metadata known before the first byte, then the serialised body."""
+
+    meta: ResultMeta
+    body: Iterator[bytes]
+    close: Callable[[], None] = field(default=_nothing, repr=False)
+    """Abandons the job (e.g. the client went away): its process is killed and replaced."""
+
+
+class QueryService(Protocol):
+    """What the protocol code needs from a store."""
+
+    def run(self, job: Job, deadline: float,
+            cancelled: Callable[[], bool] | None = None) -> JobResult:
+        """Start ``job``; raise QueryError, DeadlineExceeded, Overloaded or ClientGone
+        (``cancelled`` is polled while the job runs; True stops it)."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and files."""
+        ...
+
+
+__all__ = ["Failure", "Job", "JobKind", "JobResult", "PublicRequest", "QueryService",
+           "RequestPolicy", "ResultForm", "ResultMeta"]

@@ -1,0 +1,113 @@
+"""The row cap, in one place: how a query is rewritten for it, how a result is measured
+against it, and how the query process decides whether the cap cut the result.
+
+A public query may return at most ``row_cap`` solutions (``config.row_cap``). The query process
+rewrites the query's top-level LIMIT on the real parse (:func:`apply_row_cap`), and writes a
+probe: the same query asking for the first solution past the cap. While the result streams,
+:class:`RowBound` counts an upper bound on the solutions from the serialised bytes (in C, no
+per-row Python work); :class:`CapCheck` runs the probe only if that bound reached the cap, so
+a small result never costs a second evaluation. The HTTP process only reports the outcome
+(``X-SPARQL-Row-Cap``, ``X-SPARQL-Truncated``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..formats import Format
+from ..security import Edit, QueryInfo, apply_edits
+
+
+@dataclass(frozen=True)
+class CappedQuery:
+    """A query rewritten to honour the row cap, and a probe that tells if rows were cut."""
+
+    text: str
+    probe: str | None
+    """Same query asking for the first row past the cap; None when the cap cannot bite."""
+    cap: int
+
+
+def apply_row_cap(text: str, info: QueryInfo, cap: int,
+                  edits: Iterable[Edit] = ()) -> CappedQuery | None:
+    """Rewrite the top-level LIMIT so at most ``cap`` solutions come back.
+
+    Returns None when no rewrite is needed (ASK, no cap, or the query's own LIMIT is lower).
+    The edits replace the INTEGER tokens the parse found, or insert the clauses before a
+    trailing VALUES block (or at the end, after a newline that closes any final comment).
+    ``edits`` (other rewrites on spans of the same parse) go into both the query and the probe.
+    """
+    others = list(edits)
+    if cap <= 0 or info.form not in ("SELECT", "CONSTRUCT", "DESCRIBE"):
+        return None
+    if info.limit is not None and info.limit <= cap:
+        return None
+    offset = info.offset or 0
+
+    def rewrite(limit: int, new_offset: int) -> str:
+        edits: list[Edit] = list(others)
+        if info.limit_span is not None:
+            edits.append((*info.limit_span, str(limit)))
+        if info.offset_span is not None:
+            edits.append((*info.offset_span, str(new_offset)))
+        insert = ""
+        if info.limit_span is None:
+            insert += f" LIMIT {limit}"
+        if info.offset_span is None and new_offset:
+            insert += f" OFFSET {new_offset}"
+        if insert:
+            at = info.insert_at if info.insert_at is not None else len(text)
+            edits.append((at, at, "\n" + insert.strip() + "\n"))
+        return apply_edits(text, edits)
+
+    return CappedQuery(rewrite(cap, offset), rewrite(1, offset + cap), cap)
+
+
+class RowBound:
+    """Upper bound on the solutions in a serialised result, counted with ``bytes.count`` as
+    the chunks go by (the marker and its correction come from the format table)."""
+
+    def __init__(self, result_format: Format) -> None:
+        self.marker, self.offset = result_format.spec.row_marker
+        if not self.marker:
+            raise ValueError(f"{result_format.name} has no row marker: it cannot carry "
+                             "solutions")
+        self.count = 0
+        self.tail = b""
+
+    def feed(self, data: bytes) -> None:
+        joined = self.tail + data
+        self.count += joined.count(self.marker)
+        keep = len(self.marker) - 1
+        self.tail = joined[max(0, len(joined) - keep):] if keep else b""
+
+    def bound(self) -> int:
+        return max(0, self.count + self.offset)
+
+
+@dataclass
+class CapCheck:
+    """Whether the row cap cut a result: decided once, before its first byte goes out."""
+
+    probe: Callable[[], bool]
+    """Runs the probe query: True when a solution exists past the cap."""
+    cap: int
+    rows: RowBound | None = None
+    """Counts solutions as they are written (None for graph results: always probe)."""
+    probed: bool = False
+
+    def feed(self, data: bytes) -> None:
+        if self.rows is not None:
+            self.rows.feed(data)
+
+    def truncated(self, complete: bool) -> bool:
+        """True when rows were cut. ``complete``: the whole result has been written, so a
+        count below the cap settles it without the probe."""
+        if complete and self.rows is not None and self.rows.bound() < self.cap:
+            return False
+        self.probed = True
+        return self.probe()
+
+
+__all__ = ["CapCheck", "CappedQuery", "RowBound", "apply_row_cap"]
