@@ -166,7 +166,7 @@ def queries(ctx: _Context, write_docs: bool) -> None:
 
     examples = load_examples(ctx.paths.queries_dir)
     if write_docs:
-        target = ctx.paths.root / "docs" / "queries.md"
+        target = ctx.paths.queries_doc
         target.write_text(render_markdown(examples), encoding="utf-8")
         click.echo(f"wrote {target.relative_to(ctx.paths.root)}")
     run_build(ctx.paths, progress=_progress)
