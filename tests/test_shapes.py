@@ -18,7 +18,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from ketamine_ed_kg.loading import parse_file
+from ketamine_ed_kg.loading import load_shapes, parse_file
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
 from ketamine_ed_kg.validation import (
@@ -26,7 +26,6 @@ from ketamine_ed_kg.validation import (
     ValidationOutcome,
     check_graph,
     load_qc_queries,
-    load_shapes,
     validate_project,
 )
 from ketamine_ed_kg.validation_report import short
@@ -50,7 +49,7 @@ FIXTURES = fixture_paths()
 def _context() -> tuple[Graph, Graph, tuple[object, ...]]:
     paths = project_paths()
     return (
-        load_shapes(paths.shapes_dir),
+        load_shapes(paths),
         parse_file(paths.ontology_file),
         tuple(load_qc_queries(paths.queries_dir / "qc")),
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from rdflib.term import Node
 
 from .errors import BuildMissingError
 from .inference import infer
-from .loading import new_graph, parse_file, sources_digest
+from .loading import Progress, load_sources, quiet, sources_digest
 from .namespaces import (
     BASE,
     GRAPH_ASSERTED,
@@ -79,7 +79,6 @@ VOID_LABEL_PREFIX = "void-"
 """Prefix of the canonical blank-node labels of the VoID description (canonicalised apart
 from the dataset, whose labels must not depend on it), so the two never clash."""
 
-Progress = Callable[[str], None]
 Triple = tuple[Node, Node, Node]
 
 
@@ -98,26 +97,10 @@ class BuildResult:
     """The release directory, ``build/releases/<digest of its files>``."""
 
 
-def _quiet(_: str) -> None:
-    pass
-
-
 def ontology_version(ontology: Graph) -> str:
     """The ontology's ``owl:versionInfo`` (or ``unversioned``)."""
     info = ontology.value(URIRef(ONTOLOGY_IRI), OWL.versionInfo)
     return str(info) if info is not None else "unversioned"
-
-
-def load_sources(paths: ProjectPaths, progress: Progress = _quiet) -> tuple[Graph, Graph]:
-    """Parse the ontology and every curated file; return (ontology, asserted data)."""
-    progress(f"parsing {paths.ontology_file.relative_to(paths.root)}")
-    ontology = parse_file(paths.ontology_file)
-    data = new_graph()
-    files = paths.graph_files()
-    progress(f"parsing {len(files)} graph files")
-    for path in files:
-        parse_file(path, data)
-    return ontology, data
 
 
 def dataset_file(paths: ProjectPaths) -> Path:
@@ -148,7 +131,7 @@ def _up_to_date(build_dir: Path, sources: str) -> tuple[Path, Manifest] | None:
     return release, manifest
 
 
-def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _quiet) -> BuildResult:
+def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = quiet) -> BuildResult:
     """Build a release and make it current, unless the current one is already up to date with
     the sources. Concurrent builds of one checkout run one after the other."""
     start = time.perf_counter()
@@ -334,5 +317,5 @@ def canonical_triples(graph: Graph, label_prefix: str = "") -> list[Triple]:
 
 
 __all__ = ["DATASET_FILE", "MANIFEST_FILE", "RELEASE_FILES", "BuildResult", "Manifest", "build",
-           "canonical_quads", "canonical_triples", "dataset_file", "load_sources",
-           "ordered_graph", "read_manifest"]
+           "canonical_quads", "canonical_triples", "dataset_file", "ordered_graph",
+           "read_manifest"]

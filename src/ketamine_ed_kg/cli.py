@@ -59,7 +59,7 @@ def build(ctx: _Context, force: bool) -> None:
 @pass_ctx
 def stats(ctx: _Context) -> None:
     """Count instances per class (asserted and inferred types)."""
-    from .build import load_sources
+    from .loading import load_sources
     from .stats import class_counts
 
     ontology, data = load_sources(ctx.paths)

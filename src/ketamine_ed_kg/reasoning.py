@@ -22,7 +22,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,21 +29,15 @@ import owlready2
 from rdflib import Graph
 
 from .errors import DataError, InconsistentOntologyError, ReasonerUnavailableError
-from .loading import new_graph
+from .loading import Progress, load_sources, new_graph, quiet
 from .namespaces import PREFIXES
 from .paths import ProjectPaths
-
-Progress = Callable[[str], None]
 
 _INFERENCES_IRI = "http://inferrences/"
 """The ontology owlready2 puts HermiT's conclusions in (owlready2's own spelling)."""
 
 _RDFS_SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 _OWL_NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -113,7 +106,7 @@ def _new_subclass_axioms(world: owlready2.World) -> list[tuple[str, str]]:
 
 
 def reason_graph(
-    graph: Graph, *, included_data: bool, progress: Progress = _quiet
+    graph: Graph, *, included_data: bool, progress: Progress = quiet
 ) -> ReasoningResult:
     """Run HermiT on ``graph`` (ontology, possibly merged with data) and report the outcome.
 
@@ -168,11 +161,9 @@ def reason_graph(
 
 
 def reason(
-    paths: ProjectPaths, *, include_data: bool = True, progress: Progress = _quiet
+    paths: ProjectPaths, *, include_data: bool = True, progress: Progress = quiet
 ) -> ReasoningResult:
     """Run HermiT on the ontology, and on every ``graph/**/*.ttl`` file unless told not to."""
-    from .build import load_sources
-
     ontology, data = load_sources(paths, progress)
     merged = new_graph()
     merged += ontology
@@ -223,7 +214,7 @@ def render_text(result: ReasoningResult) -> str:
 
 
 def check(
-    paths: ProjectPaths, *, include_data: bool = True, progress: Progress = _quiet
+    paths: ProjectPaths, *, include_data: bool = True, progress: Progress = quiet
 ) -> ReasoningResult:
     """Like :func:`reason`, but raise :class:`InconsistentOntologyError` on any problem."""
     result = reason(paths, include_data=include_data, progress=progress)

@@ -30,7 +30,7 @@ from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
 from .errors import KedError
-from .loading import new_graph, parse_file
+from .loading import load_data, load_ontology, load_shapes
 from .namespaces import SH
 from .paths import ProjectPaths
 from .validation_report import SHAPES_NS
@@ -64,38 +64,6 @@ class ShaclRun:
     conforms: bool
     report: Graph
     results: list[ShaclResult]
-
-
-# --------------------------------------------------------------------------- shapes
-
-
-_shapes_cache: dict[tuple[tuple[str, int, int], ...], Graph] = {}
-
-
-def shape_files(shapes_dir: Path) -> list[Path]:
-    """The Turtle files of ``shapes/``, in a stable order."""
-    return sorted(shapes_dir.glob("*.ttl"))
-
-
-def load_shapes(shapes_dir: Path) -> Graph:
-    """Parse every file in ``shapes/`` once per change.
-
-    The cache key is each file's name, modification time and size, so a long-lived process
-    (the test session, the server) re-parses only after an edit.
-    """
-    files = shape_files(shapes_dir)
-    if not files:
-        raise KedError(f"{shapes_dir}: no shape files (*.ttl) found")
-    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
-    cached = _shapes_cache.get(key)
-    if cached is None:
-        graph = new_graph()
-        for path in files:
-            parse_file(path, graph)
-        cached = graph
-        _shapes_cache.clear()
-        _shapes_cache[key] = cached
-    return cached
 
 
 # --------------------------------------------------------------------------- SHACL
@@ -363,12 +331,12 @@ def validate_project(
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    shapes = load_shapes(paths.shapes_dir)
+    shapes = load_shapes(paths)
     timings["shapes"] = time.perf_counter() - started
 
     if files:
         chosen = [f.resolve() for f in files]
-        context = [f for f in sorted((paths.graph_dir / "shared").glob("*.ttl")) if f not in chosen]
+        context = [f for f in paths.shared_graph_files() if f not in chosen]
         load = [*chosen, *context]
         report_files: set[Path] | None = set(chosen)
     else:
@@ -376,17 +344,13 @@ def validate_project(
         report_files = None
 
     t0 = time.perf_counter()
-    ontology = parse_file(paths.ontology_file)
+    ontology = load_ontology(paths)
     index = SourceIndex(paths.root)
     index.add_file(paths.ontology_file, ontology)
-    data = new_graph()
-    for path in load:
-        part = parse_file(path)
-        index.add_file(path, part)
-        data += part
+    data = load_data(load, each=index.add_file)
     timings["parse"] = time.perf_counter() - t0
 
-    qc_dir = paths.queries_dir / "qc"
+    qc_dir = paths.qc_queries_dir
     queries = load_qc_queries(qc_dir) if qc_dir.is_dir() else []
     run, qc_results = check_graph(data, ontology, shapes, queries, inference, timings)
     shacl_seconds = timings["shacl"]
