@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, XSD
-from rdflib.term import Node
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, RDF
 
 from .errors import BuildMissingError
 from .inference import infer
@@ -61,6 +60,7 @@ from .release import (
     stage_release,
     switch_current,
 )
+from .terms import Triple, from_oxigraph, to_quad
 from .void import describe
 
 RELEASE_STEM = "ketamine-ed-kg"
@@ -79,7 +79,6 @@ VOID_LABEL_PREFIX = "void-"
 """Prefix of the canonical blank-node labels of the VoID description (canonicalised apart
 from the dataset, whose labels must not depend on it), so the two never clash."""
 
-Triple = tuple[Node, Node, Node]
 
 
 @dataclass(frozen=True)
@@ -257,43 +256,6 @@ def ordered_graph(triples: Iterable[Triple]) -> Graph:
     return graph
 
 
-def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as a pyoxigraph term."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"cannot convert {term!r} to an RDF term")
-
-
-def from_oxigraph(term: object, label_prefix: str = "") -> Node:
-    """A pyoxigraph term as an rdflib term (``xsd:string`` literals as plain literals)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(label_prefix + term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"cannot convert {term!r} to an RDF term")
-
-
-def _quad(triple: Triple, graph_name: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
-    s, p, o = (to_oxigraph(term) for term in triple)
-    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
-        raise TypeError(f"not an RDF triple: {triple!r}")
-    return ox.Quad(s, p, o, graph_name)
-
-
 def canonical_quads(graphs: Mapping[str, Graph]) -> list[ox.Quad]:
     """The named graphs as one dataset with RDFC-1.0 blank-node labels (``c14n0``, ...).
 
@@ -303,14 +265,14 @@ def canonical_quads(graphs: Mapping[str, Graph]) -> list[ox.Quad]:
     for name, graph in graphs.items():
         graph_name = ox.NamedNode(name)
         for triple in graph:
-            dataset.add(_quad(triple, graph_name))
+            dataset.add(to_quad(triple, graph_name))
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return list(dataset)
 
 
 def canonical_triples(graph: Graph, label_prefix: str = "") -> list[Triple]:
     """``graph`` with RDFC-1.0 blank-node labels, each prefixed with ``label_prefix``."""
-    dataset = ox.Dataset(_quad(triple, ox.DefaultGraph()) for triple in graph)
+    dataset = ox.Dataset(to_quad(triple, ox.DefaultGraph()) for triple in graph)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return [(from_oxigraph(q.subject, label_prefix), from_oxigraph(q.predicate),
              from_oxigraph(q.object, label_prefix)) for q in dataset]

@@ -25,14 +25,15 @@ from typing import Literal as TypingLiteral
 
 import pyoxigraph as ox
 from pyshacl import validate as pyshacl_validate
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from .errors import KedError
 from .loading import load_data, load_ontology, load_shapes
 from .namespaces import SH
 from .paths import ProjectPaths
+from .terms import from_oxigraph, to_quad
 from .validation_report import SHAPES_NS
 
 Inference = TypingLiteral["none", "rdfs"]
@@ -164,34 +165,6 @@ def load_qc_queries(qc_dir: Path) -> list[QcQuery]:
     return queries
 
 
-def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
-def _from_ox(term: object) -> Node | None:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    return None
-
-
 def to_store(graph: Graph) -> ox.Store:
     """Copy an rdflib graph into an in-memory Oxigraph store, keeping blank-node labels.
 
@@ -200,7 +173,7 @@ def to_store(graph: Graph) -> ox.Store:
     labels lets each row be located in the files like a SHACL result.
     """
     store = ox.Store()
-    store.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in graph)  # type: ignore[arg-type]
+    store.extend(to_quad(triple, ox.DefaultGraph()) for triple in graph)
     return store
 
 
@@ -223,7 +196,8 @@ def run_qc(graph: Graph, queries: Iterable[QcQuery]) -> list[ShaclResult]:
         if "focus" not in names:
             raise KedError(f"{query.path}: a QC query must select ?focus")
         for row in solutions:
-            bound = {name: _from_ox(row[name]) for name in names}
+            bound = {name: None if row[name] is None else from_oxigraph(row[name])
+                     for name in names}
             focus = bound.get("focus")
             if focus is None:
                 raise KedError(f"{query.path}: a QC query must bind ?focus in every row")
