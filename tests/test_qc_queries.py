@@ -16,8 +16,7 @@ from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc
-from ketamine_ed_kg.validation_report import short
+from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc, short
 from shape_fixture_support import FIXTURE_DIR, fixture_paths, load_fixture
 
 REQUIRED = {

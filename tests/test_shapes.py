@@ -26,9 +26,9 @@ from ketamine_ed_kg.validation import (
     ValidationOutcome,
     check_graph,
     load_qc_queries,
+    short,
     validate_project,
 )
-from ketamine_ed_kg.validation_report import short
 from shape_fixture_support import (
     PARAMETERS,
     ConstraintKey,
@@ -233,7 +233,7 @@ def whole_graph(paths: ProjectPaths) -> ValidationOutcome:
 def test_curated_graph_has_no_violations(
     whole_graph: ValidationOutcome, paths: ProjectPaths
 ) -> None:
-    from ketamine_ed_kg.validation_report import render_text
+    from ketamine_ed_kg.validation import render_text
 
     assert whole_graph.triples > 1000
     violations = [e for e in whole_graph.entries if e.result.severity == "Violation"]

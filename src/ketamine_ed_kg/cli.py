@@ -86,8 +86,7 @@ def validate(ctx: _Context, files: tuple[Path, ...], fmt: str, output: Path | No
 
     Exit status: 0 conforms (warnings and notes allowed), 1 violations, 2 usage or parse error.
     """
-    from .validation import validate_project
-    from .validation_report import render_text
+    from .validation import render_text, validate_project
 
     outcome = validate_project(ctx.paths, list(files) or None,
                                inference="rdfs" if inference == "rdfs" else "none")

@@ -14,6 +14,10 @@ KED = Namespace(BASE + "resource/")
 """Curated instance data."""
 ONTOLOGY_IRI = BASE + "ontology"
 
+SHAPES_NS = BASE + "shapes/"
+"""The shapes themselves (``kedsh:``); QC queries are named in it too. Not in :data:`PREFIXES`:
+no release file holds a shape."""
+
 GRAPH_ASSERTED = BASE + "graph/asserted"
 GRAPH_INFERRED = BASE + "graph/inferred"
 GRAPH_ONTOLOGY = BASE + "graph/ontology"
@@ -52,5 +56,5 @@ PREFIXES: dict[str, str] = {
 __all__ = [
     "BASE", "CITO", "DCTERMS", "FOAF", "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY",
     "IAO_DEFINITION", "KED", "KEDO", "OBO", "OBOINOWL", "ONTOLOGY_IRI", "OWL", "PREFIXES", "PROV",
-    "RDF", "RDFS", "SCHEMA", "SD", "SH", "SKOS", "VOID", "XSD",
+    "RDF", "RDFS", "SCHEMA", "SD", "SH", "SHAPES_NS", "SKOS", "VOID", "XSD",
 ]
