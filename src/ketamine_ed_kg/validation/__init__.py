@@ -12,21 +12,20 @@ there is no import cycle:
 
 Shapes, ontology and data are parsed by :mod:`ketamine_ed_kg.loading`, like every stage's
 input. The names below are the package's public interface (the CLI, the tests and the
-benchmark import them from here).
+benchmark import them from here); the steps' helpers stay in their modules.
 """
 
 from __future__ import annotations
 
-from .locate import SourceIndex, short
+from .locate import short
 from .project import check_graph, validate_project
-from .qc import QcQuery, load_qc_queries, run_qc, to_store
-from .report import build_report_graph, render_text
+from .qc import QcQuery, load_qc_queries, run_qc
+from .report import render_text
 from .results import SEVERITIES, ReportedResult, ShaclResult, ValidationOutcome
-from .shacl import Inference, ShaclRun, count_shapes, parse_report, run_shacl
+from .shacl import Inference, ShaclRun, run_shacl
 
 __all__ = [
     "SEVERITIES", "Inference", "QcQuery", "ReportedResult", "ShaclResult", "ShaclRun",
-    "SourceIndex", "ValidationOutcome", "build_report_graph", "check_graph", "count_shapes",
-    "load_qc_queries", "parse_report", "render_text", "run_qc", "run_shacl", "short",
-    "to_store", "validate_project",
+    "ValidationOutcome", "check_graph", "load_qc_queries", "render_text", "run_qc", "run_shacl",
+    "short", "validate_project",
 ]
