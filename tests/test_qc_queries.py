@@ -28,7 +28,7 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def queries(paths: ProjectPaths) -> dict[str, QcQuery]:
-    return {q.name: q for q in load_qc_queries(paths.queries_dir / "qc")}
+    return {q.name: q for q in load_qc_queries(paths.qc_queries_dir)}
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def _context() -> tuple[Graph, Graph, tuple[object, ...]]:
     return (
         load_shapes(paths),
         parse_file(paths.ontology_file),
-        tuple(load_qc_queries(paths.queries_dir / "qc")),
+        tuple(load_qc_queries(paths.qc_queries_dir)),
     )
 
 
