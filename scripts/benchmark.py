@@ -426,7 +426,7 @@ detail = (f"{result.triples} triples, consistent {result.consistent}, "
           f"HermiT alone {result.timings['hermit']:.2f} s")
 """),
     "stats": ("parse ontology + graph, count instances per class", """
-from ketamine_ed_kg.build import load_sources
+from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.stats import class_counts
 t0 = time.perf_counter()
 ontology, data = load_sources(paths)

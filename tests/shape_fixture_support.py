@@ -19,8 +19,7 @@ from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
 from ketamine_ed_kg.namespaces import SH
-from ketamine_ed_kg.validation import SEVERITIES, ShaclResult
-from ketamine_ed_kg.validation_report import short
+from ketamine_ed_kg.validation import SEVERITIES, ShaclResult, short
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")

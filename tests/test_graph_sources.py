@@ -16,7 +16,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from graph_support import one
-from ketamine_ed_kg.build import load_sources
+from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.namespaces import CITO, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
 

@@ -19,8 +19,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from ketamine_ed_kg.build import load_sources
-from ketamine_ed_kg.loading import parse_file
+from ketamine_ed_kg.loading import load_sources, parse_file
 from ketamine_ed_kg.namespaces import DCTERMS, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
 

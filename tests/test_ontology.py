@@ -16,8 +16,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-from ketamine_ed_kg.build import load_sources
-from ketamine_ed_kg.loading import parse_file
+from ketamine_ed_kg.loading import load_sources, parse_file
 from ketamine_ed_kg.namespaces import IAO_DEFINITION, KEDO, OBOINOWL, ONTOLOGY_IRI
 from ketamine_ed_kg.paths import ProjectPaths
 

@@ -16,8 +16,7 @@ from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc
-from ketamine_ed_kg.validation_report import short
+from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc, short
 from shape_fixture_support import FIXTURE_DIR, fixture_paths, load_fixture
 
 REQUIRED = {
@@ -29,7 +28,7 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def queries(paths: ProjectPaths) -> dict[str, QcQuery]:
-    return {q.name: q for q in load_qc_queries(paths.queries_dir / "qc")}
+    return {q.name: q for q in load_qc_queries(paths.qc_queries_dir)}
 
 
 @pytest.fixture(scope="module")

@@ -191,7 +191,7 @@ def test_hermit_runs_without_the_ignore_unsupported_datatypes_option() -> None:
 def test_every_range_and_data_value_is_in_the_owl2_datatype_map(paths: ProjectPaths) -> None:
     from rdflib import OWL, RDF, RDFS, Literal
 
-    from ketamine_ed_kg.build import load_sources
+    from ketamine_ed_kg.loading import load_sources
 
     ontology, data = load_sources(paths, lambda _: None)
     merged = ontology + data

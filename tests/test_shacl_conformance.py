@@ -22,10 +22,10 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
-from ketamine_ed_kg.loading import parse_file
+from ketamine_ed_kg.loading import load_shapes, parse_file
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
-from ketamine_ed_kg.validation import load_shapes, run_shacl
+from ketamine_ed_kg.validation import run_shacl
 from shape_fixture_support import fixture_paths, load_fixture
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -171,7 +171,7 @@ def _key(node: str) -> str:
 @cache
 def _context() -> tuple[Graph, Graph, str]:
     paths = project_paths()
-    shapes = load_shapes(paths.shapes_dir)
+    shapes = load_shapes(paths)
     return shapes, parse_file(paths.ontology_file), shapes.serialize(format="turtle")
 
 

@@ -18,7 +18,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from ketamine_ed_kg.loading import parse_file
+from ketamine_ed_kg.loading import load_shapes, parse_file
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
 from ketamine_ed_kg.validation import (
@@ -26,10 +26,9 @@ from ketamine_ed_kg.validation import (
     ValidationOutcome,
     check_graph,
     load_qc_queries,
-    load_shapes,
+    short,
     validate_project,
 )
-from ketamine_ed_kg.validation_report import short
 from shape_fixture_support import (
     PARAMETERS,
     ConstraintKey,
@@ -50,9 +49,9 @@ FIXTURES = fixture_paths()
 def _context() -> tuple[Graph, Graph, tuple[object, ...]]:
     paths = project_paths()
     return (
-        load_shapes(paths.shapes_dir),
+        load_shapes(paths),
         parse_file(paths.ontology_file),
-        tuple(load_qc_queries(paths.queries_dir / "qc")),
+        tuple(load_qc_queries(paths.qc_queries_dir)),
     )
 
 
@@ -234,7 +233,7 @@ def whole_graph(paths: ProjectPaths) -> ValidationOutcome:
 def test_curated_graph_has_no_violations(
     whole_graph: ValidationOutcome, paths: ProjectPaths
 ) -> None:
-    from ketamine_ed_kg.validation_report import render_text
+    from ketamine_ed_kg.validation import render_text
 
     assert whole_graph.triples > 1000
     violations = [e for e in whole_graph.entries if e.result.severity == "Violation"]

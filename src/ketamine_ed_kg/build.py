@@ -22,18 +22,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, XSD
-from rdflib.term import Node
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, RDF
 
 from .errors import BuildMissingError
 from .inference import infer
-from .loading import new_graph, parse_file, sources_digest
+from .loading import Progress, load_sources, quiet, sources_digest
 from .namespaces import (
     BASE,
     GRAPH_ASSERTED,
@@ -61,6 +60,7 @@ from .release import (
     stage_release,
     switch_current,
 )
+from .terms import Triple, from_oxigraph, to_quad
 from .void import describe
 
 RELEASE_STEM = "ketamine-ed-kg"
@@ -79,8 +79,6 @@ VOID_LABEL_PREFIX = "void-"
 """Prefix of the canonical blank-node labels of the VoID description (canonicalised apart
 from the dataset, whose labels must not depend on it), so the two never clash."""
 
-Progress = Callable[[str], None]
-Triple = tuple[Node, Node, Node]
 
 
 @dataclass(frozen=True)
@@ -98,26 +96,10 @@ class BuildResult:
     """The release directory, ``build/releases/<digest of its files>``."""
 
 
-def _quiet(_: str) -> None:
-    pass
-
-
 def ontology_version(ontology: Graph) -> str:
     """The ontology's ``owl:versionInfo`` (or ``unversioned``)."""
     info = ontology.value(URIRef(ONTOLOGY_IRI), OWL.versionInfo)
     return str(info) if info is not None else "unversioned"
-
-
-def load_sources(paths: ProjectPaths, progress: Progress = _quiet) -> tuple[Graph, Graph]:
-    """Parse the ontology and every curated file; return (ontology, asserted data)."""
-    progress(f"parsing {paths.ontology_file.relative_to(paths.root)}")
-    ontology = parse_file(paths.ontology_file)
-    data = new_graph()
-    files = paths.graph_files()
-    progress(f"parsing {len(files)} graph files")
-    for path in files:
-        parse_file(path, data)
-    return ontology, data
 
 
 def dataset_file(paths: ProjectPaths) -> Path:
@@ -148,7 +130,7 @@ def _up_to_date(build_dir: Path, sources: str) -> tuple[Path, Manifest] | None:
     return release, manifest
 
 
-def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = _quiet) -> BuildResult:
+def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = quiet) -> BuildResult:
     """Build a release and make it current, unless the current one is already up to date with
     the sources. Concurrent builds of one checkout run one after the other."""
     start = time.perf_counter()
@@ -274,43 +256,6 @@ def ordered_graph(triples: Iterable[Triple]) -> Graph:
     return graph
 
 
-def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as a pyoxigraph term."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"cannot convert {term!r} to an RDF term")
-
-
-def from_oxigraph(term: object, label_prefix: str = "") -> Node:
-    """A pyoxigraph term as an rdflib term (``xsd:string`` literals as plain literals)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(label_prefix + term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"cannot convert {term!r} to an RDF term")
-
-
-def _quad(triple: Triple, graph_name: ox.NamedNode | ox.DefaultGraph) -> ox.Quad:
-    s, p, o = (to_oxigraph(term) for term in triple)
-    if isinstance(s, ox.Literal) or not isinstance(p, ox.NamedNode):
-        raise TypeError(f"not an RDF triple: {triple!r}")
-    return ox.Quad(s, p, o, graph_name)
-
-
 def canonical_quads(graphs: Mapping[str, Graph]) -> list[ox.Quad]:
     """The named graphs as one dataset with RDFC-1.0 blank-node labels (``c14n0``, ...).
 
@@ -320,19 +265,19 @@ def canonical_quads(graphs: Mapping[str, Graph]) -> list[ox.Quad]:
     for name, graph in graphs.items():
         graph_name = ox.NamedNode(name)
         for triple in graph:
-            dataset.add(_quad(triple, graph_name))
+            dataset.add(to_quad(triple, graph_name))
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return list(dataset)
 
 
 def canonical_triples(graph: Graph, label_prefix: str = "") -> list[Triple]:
     """``graph`` with RDFC-1.0 blank-node labels, each prefixed with ``label_prefix``."""
-    dataset = ox.Dataset(_quad(triple, ox.DefaultGraph()) for triple in graph)
+    dataset = ox.Dataset(to_quad(triple, ox.DefaultGraph()) for triple in graph)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return [(from_oxigraph(q.subject, label_prefix), from_oxigraph(q.predicate),
              from_oxigraph(q.object, label_prefix)) for q in dataset]
 
 
 __all__ = ["DATASET_FILE", "MANIFEST_FILE", "RELEASE_FILES", "BuildResult", "Manifest", "build",
-           "canonical_quads", "canonical_triples", "dataset_file", "load_sources",
-           "ordered_graph", "read_manifest"]
+           "canonical_quads", "canonical_triples", "dataset_file", "ordered_graph",
+           "read_manifest"]

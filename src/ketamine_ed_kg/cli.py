@@ -59,7 +59,7 @@ def build(ctx: _Context, force: bool) -> None:
 @pass_ctx
 def stats(ctx: _Context) -> None:
     """Count instances per class (asserted and inferred types)."""
-    from .build import load_sources
+    from .loading import load_sources
     from .stats import class_counts
 
     ontology, data = load_sources(ctx.paths)
@@ -86,8 +86,7 @@ def validate(ctx: _Context, files: tuple[Path, ...], fmt: str, output: Path | No
 
     Exit status: 0 conforms (warnings and notes allowed), 1 violations, 2 usage or parse error.
     """
-    from .validation import validate_project
-    from .validation_report import render_text
+    from .validation import render_text, validate_project
 
     outcome = validate_project(ctx.paths, list(files) or None,
                                inference="rdfs" if inference == "rdfs" else "none")
@@ -166,7 +165,7 @@ def queries(ctx: _Context, write_docs: bool) -> None:
 
     examples = load_examples(ctx.paths.queries_dir)
     if write_docs:
-        target = ctx.paths.root / "docs" / "queries.md"
+        target = ctx.paths.queries_doc
         target.write_text(render_markdown(examples), encoding="utf-8")
         click.echo(f"wrote {target.relative_to(ctx.paths.root)}")
     run_build(ctx.paths, progress=_progress)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .namespaces import GRAPH_INFERRED
+from .iris import GRAPH_INFERRED
 from .paths import ProjectPaths, project_paths
 
 ENV_PREFIX = "KETAMINE_ED_KG_"

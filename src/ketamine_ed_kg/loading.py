@@ -1,25 +1,35 @@
-"""Reading the curated RDF files, with errors that name the file and line.
+"""Reading the ontology, the curated graph and the shapes: the one loader of the pipeline.
 
-Parsing is done here once, so the builder, the validator and the reasoner report a broken
-Turtle file the same way.
+Every stage (``build``, ``validate``, ``reason``, ``stats``) parses its inputs through this
+module, so they all read the same files (as :class:`~ketamine_ed_kg.paths.ProjectPaths` names
+them) and report a broken Turtle file the same way: a
+:class:`~ketamine_ed_kg.errors.SourceParseError` that names the file and line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from xml.sax import SAXParseException
 
 from rdflib import Graph
 from rdflib.exceptions import ParserError
 
-from .errors import SourceParseError
+from .errors import KedError, SourceParseError
 from .namespaces import PREFIXES
 from .paths import ProjectPaths
 
 _LINE_RE = re.compile(r"line (\d+)", re.IGNORECASE)
+
+Progress = Callable[[str], None]
+FileHook = Callable[[Path, Graph], None]
+"""Called with each file and the graph parsed from it alone (see :func:`load_data`)."""
+
+
+def quiet(_: str) -> None:
+    """The default :data:`Progress`: say nothing (the CLI passes one that writes to stderr)."""
 
 
 def new_graph() -> Graph:
@@ -49,12 +59,57 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     return graph
 
 
-def parse_files(paths: Iterable[Path], into: Graph | None = None) -> Graph:
-    """Parse several files into one graph."""
-    graph = into if into is not None else new_graph()
-    for path in paths:
-        parse_file(path, graph)
-    return graph
+def load_ontology(paths: ProjectPaths) -> Graph:
+    """The ontology, ``ontology/ketamine-ed.ttl``, in a graph of its own."""
+    return parse_file(paths.ontology_file)
+
+
+def load_data(files: Iterable[Path], each: FileHook | None = None) -> Graph:
+    """Parse curated files into one data graph.
+
+    With ``each``, every file is parsed into a graph of its own, handed to ``each`` and then
+    merged: the validator records this way which file defines which node. Without it the files
+    are parsed straight into the one graph (one copy less).
+    """
+    data = new_graph()
+    for path in files:
+        if each is None:
+            parse_file(path, data)
+        else:
+            part = parse_file(path)
+            each(path, part)
+            data += part
+    return data
+
+
+def load_sources(paths: ProjectPaths, progress: Progress = quiet) -> tuple[Graph, Graph]:
+    """Parse the ontology and every curated file; return (ontology, asserted data)."""
+    progress(f"parsing {paths.ontology_file.relative_to(paths.root)}")
+    ontology = load_ontology(paths)
+    files = paths.graph_files()
+    progress(f"parsing {len(files)} graph files")
+    return ontology, load_data(files)
+
+
+_shapes_cache: dict[tuple[tuple[str, int, int], ...], Graph] = {}
+
+
+def load_shapes(paths: ProjectPaths) -> Graph:
+    """Parse every file in ``shapes/`` once per change.
+
+    The cache key is each file's name, modification time and size, so a long-lived process
+    (the test session) re-parses only after an edit. Callers must not modify the graph.
+    """
+    files = paths.shape_files()
+    if not files:
+        raise KedError(f"{paths.shapes_dir}: no shape files (*.ttl) found")
+    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    cached = _shapes_cache.get(key)
+    if cached is None:
+        cached = load_data(files)
+        _shapes_cache.clear()
+        _shapes_cache[key] = cached
+    return cached
 
 
 def source_files(paths: ProjectPaths) -> list[Path]:

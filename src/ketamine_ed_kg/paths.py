@@ -39,12 +39,33 @@ class ProjectPaths:
         return self.root / "graph"
 
     @property
+    def shared_graph_dir(self) -> Path:
+        """``graph/shared``: the sources, publications and substances study files link to.
+
+        Validating single files loads these as context, so links to them resolve."""
+        return self.graph_dir / "shared"
+
+    @property
     def shapes_dir(self) -> Path:
         return self.root / "shapes"
 
     @property
     def queries_dir(self) -> Path:
         return self.root / "queries"
+
+    @property
+    def qc_queries_dir(self) -> Path:
+        """``queries/qc``: the quality-control queries ``validate`` runs after SHACL."""
+        return self.queries_dir / "qc"
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.root / "docs"
+
+    @property
+    def queries_doc(self) -> Path:
+        """``docs/queries.md``, generated from the example queries by ``queries --write-docs``."""
+        return self.docs_dir / "queries.md"
 
     @property
     def build_dir(self) -> Path:
@@ -58,6 +79,14 @@ class ProjectPaths:
     def graph_files(self) -> list[Path]:
         """Every curated Turtle file, in a stable order."""
         return sorted(self.graph_dir.rglob("*.ttl"))
+
+    def shared_graph_files(self) -> list[Path]:
+        """The Turtle files of ``graph/shared``, in a stable order."""
+        return sorted(self.shared_graph_dir.glob("*.ttl"))
+
+    def shape_files(self) -> list[Path]:
+        """The Turtle files of ``shapes/``, in a stable order."""
+        return sorted(self.shapes_dir.glob("*.ttl"))
 
 
 def project_paths(root: Path | None = None) -> ProjectPaths:

@@ -5,9 +5,10 @@ there so that a reasoner can prove a curation mistake, for example a diagnosis i
 also typed as a drug substance. Only a complete OWL 2 DL reasoner finds every such
 contradiction; the small closure in :mod:`ketamine_ed_kg.inference` only adds triples.
 
-How: the RDF is parsed with rdflib (so parse errors name the file and line, as everywhere else in
-the project), written to N-Triples in a temporary folder, loaded into a fresh owlready2 ``World``
-and handed to the HermiT jar that ships with owlready2. HermiT needs a Java runtime.
+How: the RDF is parsed by :mod:`ketamine_ed_kg.loading` (so parse errors name the file and
+line, as in every other stage), written to N-Triples in a temporary folder, loaded into a fresh
+owlready2 ``World`` and handed to the HermiT jar that ships with owlready2. HermiT needs a Java
+runtime.
 
 Why HermiT's default settings: every datatype the ontology and the graph use in a range or a
 data-property assertion is in the OWL 2 datatype map (years are ``xsd:integer``, quotes
@@ -22,7 +23,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,21 +30,15 @@ import owlready2
 from rdflib import Graph
 
 from .errors import DataError, InconsistentOntologyError, ReasonerUnavailableError
-from .loading import new_graph
+from .loading import Progress, load_sources, new_graph, quiet
 from .namespaces import PREFIXES
 from .paths import ProjectPaths
-
-Progress = Callable[[str], None]
 
 _INFERENCES_IRI = "http://inferrences/"
 """The ontology owlready2 puts HermiT's conclusions in (owlready2's own spelling)."""
 
 _RDFS_SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 _OWL_NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -62,6 +56,9 @@ class ReasoningResult:
     triples: int
     included_data: bool
     timings: dict[str, float] = field(default_factory=dict)
+    ontology_file: str = "the ontology"
+    """Where the class axioms live, as the error message names it (:func:`reason` gives the
+    ontology file's path in the checkout)."""
 
     @property
     def ok(self) -> bool:
@@ -82,7 +79,7 @@ class ReasoningResult:
                 f"HermiT found {len(self.unsatisfiable)} unsatisfiable class(es) in the {what}: "
                 + ", ".join(self.unsatisfiable)
                 + "; check their rdfs:subClassOf and owl:disjointWith axioms in "
-                "ontology/ketamine-ed.ttl"
+                + self.ontology_file
             )
 
 
@@ -113,7 +110,11 @@ def _new_subclass_axioms(world: owlready2.World) -> list[tuple[str, str]]:
 
 
 def reason_graph(
-    graph: Graph, *, included_data: bool, progress: Progress = _quiet
+    graph: Graph,
+    *,
+    included_data: bool,
+    progress: Progress = quiet,
+    ontology_file: str = "the ontology",
 ) -> ReasoningResult:
     """Run HermiT on ``graph`` (ontology, possibly merged with data) and report the outcome.
 
@@ -164,21 +165,21 @@ def reason_graph(
         triples=len(graph),
         included_data=included_data,
         timings=timings,
+        ontology_file=ontology_file,
     )
 
 
 def reason(
-    paths: ProjectPaths, *, include_data: bool = True, progress: Progress = _quiet
+    paths: ProjectPaths, *, include_data: bool = True, progress: Progress = quiet
 ) -> ReasoningResult:
     """Run HermiT on the ontology, and on every ``graph/**/*.ttl`` file unless told not to."""
-    from .build import load_sources
-
     ontology, data = load_sources(paths, progress)
     merged = new_graph()
     merged += ontology
     if include_data:
         merged += data
-    return reason_graph(merged, included_data=include_data, progress=progress)
+    return reason_graph(merged, included_data=include_data, progress=progress,
+                        ontology_file=str(paths.ontology_file.relative_to(paths.root)))
 
 
 def _curie(iri: str) -> str:
@@ -222,15 +223,4 @@ def render_text(result: ReasoningResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check(
-    paths: ProjectPaths, *, include_data: bool = True, progress: Progress = _quiet
-) -> ReasoningResult:
-    """Like :func:`reason`, but raise :class:`InconsistentOntologyError` on any problem."""
-    result = reason(paths, include_data=include_data, progress=progress)
-    result.raise_for_problems()
-    return result
-
-
-__all__ = [
-    "ReasoningResult", "check", "java_executable", "reason", "reason_graph", "render_text",
-]
+__all__ = ["ReasoningResult", "java_executable", "reason", "reason_graph", "render_text"]
