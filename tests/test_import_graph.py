@@ -1,35 +1,48 @@
-"""The import graph of ``src/ketamine_ed_kg``: no cycles, and no module imports a layer above
-its own (ARCHITECTURE.md). Read from the source with ``ast``, imports inside functions and
-under ``TYPE_CHECKING`` included, so a cycle cannot hide in a lazy import."""
+"""How the package is wired (ARCHITECTURE.md), read from the source with ``ast``.
+
+* No import cycles, and no module imports a layer above its own. Imports inside functions and
+  under ``TYPE_CHECKING`` count, so a cycle cannot hide in a lazy import.
+* The query processes (the zygote and its workers, the store) import neither rdflib nor the
+  builder: rdflib would cost every process start-up time and memory.
+* Only :mod:`ketamine_ed_kg.loading` parses RDF, so every stage reads the same files and reports
+  a broken one the same way.
+* The rdflib-free IRIs of :mod:`ketamine_ed_kg.iris` are the ones rdflib knows.
+"""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from ketamine_ed_kg.iris import PREFIXES
 
 PACKAGE = "ketamine_ed_kg"
 SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0: foundations, importable by anything
-    ("errors", "paths", "namespaces", "formats", "release", "sandbox", "config"),
+    ("errors", "paths", "iris", "namespaces", "terms", "formats", "release", "sandbox",
+     "config"),
     # 1: the query language: parse, negotiation, known engine defects
     ("security", "negotiation", "engine_defects"),
     # 2: the pipeline (sources -> validate -> reason -> build) and the query store, side by side
     ("loading", "inference", "void", "stats", "examples", "build", "reasoning", "validation",
-     "validation_report", "store", "query_plan"),
+     "store", "query_plan"),
     # 3: the service
     ("server",),
     # 4: the command line
     ("cli",),
 )
 QUERY_PROCESS = ("store", "query_plan", "security", "negotiation", "engine_defects", "sandbox",
-                 "formats", "errors", "release", "server.zygote", "server.framing")
+                 "formats", "errors", "iris", "release", "server.zygote", "server.framing")
 """Modules a query process imports: never the pipeline (rdflib, the builder)."""
 PIPELINE = ("loading", "inference", "void", "stats", "examples", "build", "reasoning",
-            "validation")
+            "validation", "namespaces", "terms")
+"""The pipeline, and the modules that load rdflib."""
 
 
 def _modules() -> dict[str, Path]:
@@ -89,16 +102,17 @@ def test_every_module_has_a_layer() -> None:
             _layer(name)
 
 
-def test_no_import_cycles() -> None:
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     cycles: list[list[str]] = []
 
-    def visit(v: str) -> None:  # Tarjan's strongly connected components
+    def visit(v: str) -> None:
         index[v] = low[v] = len(index)
         stack.append(v)
-        for w in GRAPH[v]:
+        for w in graph.get(v, ()):
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -114,10 +128,18 @@ def test_no_import_cycles() -> None:
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    for name in GRAPH:
+    for name in graph:
         if name not in index:
             visit(name)
-    assert not cycles, f"import cycles: {cycles}"
+    return cycles
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles() -> None:
+    assert not _cycles(GRAPH), f"import cycles: {_cycles(GRAPH)}"
 
 
 def test_no_module_imports_a_layer_above_it() -> None:
@@ -130,3 +152,45 @@ def test_no_module_imports_a_layer_above_it() -> None:
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if _under(n, QUERY_PROCESS)))
 def test_query_process_modules_import_no_pipeline(name: str) -> None:
     assert not [d for d in GRAPH[name] if _under(d, PIPELINE)], GRAPH[name]
+
+
+def test_query_processes_import_neither_rdflib_nor_the_builder() -> None:
+    code = ("import ketamine_ed_kg.server.zygote, ketamine_ed_kg.store, sys; "
+            "print('rdflib' in sys.modules); print('ketamine_ed_kg.build' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    rdflib_loaded, build_loaded = done.stdout.split()
+    assert rdflib_loaded == "False", "rdflib is imported by the query processes"
+    assert build_loaded == "False", "the builder is imported by the query processes"
+
+
+def test_validation_steps_do_not_import_the_validation_package() -> None:
+    # A step importing ``ketamine_ed_kg.validation`` (the package) would run its __init__,
+    # which imports every step: a cycle Python only survives by luck of order.
+    steps = [m for m in GRAPH if m.startswith("validation.")]
+    assert steps
+    for step in steps:
+        assert "validation" not in GRAPH[step], step
+
+
+def test_only_the_loader_parses_rdf() -> None:
+    parsers = []
+    for name, path in MODULES.items():
+        if not _under(name, PIPELINE) or name == "loading":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "parse"):
+                parsers.append(f"{name}:{node.lineno}")
+    assert parsers == [], "parse RDF through ketamine_ed_kg.loading"
+
+
+def test_plain_prefixes_are_the_rdflib_namespaces() -> None:
+    from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+    from ketamine_ed_kg.namespaces import KED, KEDO
+
+    known = {"rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD, "skos": SKOS, "dcterms": DCTERMS,
+             "prov": PROV, "kedo": KEDO, "ked": KED}
+    assert {prefix: PREFIXES[prefix] for prefix in known} == {
+        prefix: str(namespace) for prefix, namespace in known.items()}

@@ -31,6 +31,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
 from .errors import BuildMissingError
+from .formats import Format
 from .inference import infer
 from .loading import Progress, load_sources, quiet, sources_digest
 from .namespaces import (
@@ -64,12 +65,13 @@ from .terms import Triple, from_oxigraph, to_quad
 from .void import describe
 
 RELEASE_STEM = "ketamine-ed-kg"
-RELEASE_FORMATS: dict[str, str] = {
-    "ttl": "turtle",
-    "nt": "nt",
-    "owl": "xml",
-    "jsonld": "json-ld",
+RELEASE_FORMATS: dict[str, Format] = {
+    "ttl": Format.TURTLE,
+    "nt": Format.NTRIPLES,
+    "owl": Format.RDFXML,
+    "jsonld": Format.JSONLD,
 }
+"""The release files: file extension and format (formats.py)."""
 VOID_FILE = "void.ttl"
 RELEASE_FILES: tuple[str, ...] = (
     *(f"{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS), VOID_FILE, DATASET_FILE)
@@ -204,7 +206,7 @@ def _render(paths: ProjectPaths, sources: str,
         name = f"{RELEASE_STEM}.{ext}"
         progress(f"rendering {name}")
         files[name] = _serialize(release, fmt)
-    files[VOID_FILE] = _serialize(void, "turtle")
+    files[VOID_FILE] = _serialize(void, Format.TURTLE)
     files[DATASET_FILE] = dataset_bytes
     assert tuple(files) == RELEASE_FILES
 
@@ -228,14 +230,14 @@ def _render(paths: ProjectPaths, sources: str,
     return files, manifest
 
 
-def _serialize(graph: Graph, fmt: str) -> bytes:
+def _serialize(graph: Graph, fmt: Format) -> bytes:
     """rdflib's serialisation, made independent of set iteration order where rdflib's is not:
     N-Triples lines are sorted, JSON-LD node objects are sorted by ``@id``."""
-    payload = graph.serialize(format=fmt, encoding="utf-8")
-    if fmt == "nt":
+    payload = graph.serialize(format=fmt.spec.rdflib, encoding="utf-8")
+    if fmt is Format.NTRIPLES:
         lines = sorted(line for line in payload.splitlines() if line.strip())
         return b"".join(line + b"\n" for line in lines)
-    if fmt == "json-ld":
+    if fmt is Format.JSONLD:
         nodes = json.loads(payload)
         if isinstance(nodes, list):
             nodes.sort(key=lambda node: str(node.get("@id", "")) if isinstance(node, dict)

@@ -18,6 +18,7 @@ from rdflib import Graph
 from rdflib.exceptions import ParserError
 
 from .errors import KedError, SourceParseError
+from .formats import of_path
 from .namespaces import PREFIXES
 from .paths import ProjectPaths
 
@@ -43,11 +44,8 @@ def new_graph() -> Graph:
 def parse_file(path: Path, into: Graph | None = None) -> Graph:
     """Parse one RDF file (format from its suffix) and raise :class:`SourceParseError` on error."""
     graph = into if into is not None else new_graph()
-    fmt = {".ttl": "turtle", ".nt": "nt", ".owl": "xml", ".rdf": "xml", ".jsonld": "json-ld"}.get(
-        path.suffix, "turtle"
-    )
     try:
-        graph.parse(path, format=fmt)
+        graph.parse(path, format=of_path(path).spec.rdflib)
     except (SyntaxError, ParserError, SAXParseException, ValueError) as exc:
         # rdflib's parsers signal a broken file with BadSyntax (a SyntaxError) for Turtle,
         # ParserError for N-Triples, SAXParseException for RDF/XML and ValueError for bad

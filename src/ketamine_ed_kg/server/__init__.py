@@ -20,9 +20,6 @@ from flask import Flask
 
 from ..config import ServiceConfig, load_config
 from ..store import dataset_version
-from . import discovery, dumps, errors, examples_api, http, protocol
-from .fairness import ClientLimiter
-from .pool import WorkerPool
 from .state import EXTENSION, ServiceState, state
 
 
@@ -31,6 +28,13 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
 
     ``config`` overrides the file and environment settings (see docs/configuration.md).
     """
+    # Imported here, not at the top: the query processes start as ``python -m
+    # ketamine_ed_kg.server.zygote``, which imports this package, and must not load the
+    # blueprints (rdflib, Flask routes) they never use.
+    from . import discovery, dumps, errors, examples_api, http, protocol
+    from .fairness import ClientLimiter
+    from .pool import WorkerPool
+
     cfg = config if isinstance(config, ServiceConfig) else load_config(config)
     logging.getLogger("ketamine_ed_kg").setLevel(cfg.log_level.upper())
     version = dataset_version(cfg.dataset_path())

@@ -18,6 +18,7 @@ import pyoxigraph as ox
 
 from ..errors import ErrorKind, KedError, QueryError
 from ..formats import Format, by_extension
+from ..iris import PREFIXES
 from ..release import dataset_version
 from .jobs import Job, JobKind, ResultForm, ResultMeta
 from .rowcap import CapCheck, RowBound
@@ -151,10 +152,6 @@ class OxigraphStore:
     def _dump(self, fmt: Format, start: Start, sink: Any) -> None:
         start(ResultMeta(), None)
         if fmt.spec.per_graph:
-            # namespaces.py needs rdflib: imported here, so a query process loads it only if
-            # it writes a dump, never to answer a query.
-            from ..namespaces import PREFIXES
-
             self.store.dump(sink, format=fmt.rdf, prefixes=dict(PREFIXES))
             return
         # Triple formats carry the union of the graphs (what a default query sees).
