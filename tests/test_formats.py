@@ -74,3 +74,15 @@ def test_dumps_cover_every_rdf_format_and_results_carry_rows() -> None:
 def test_every_error_kind_has_a_status() -> None:
     """A kind missing from the table would be a KeyError, a 500, for a client's mistake."""
     assert set(STATUS_BY_KIND) == set(ErrorKind)
+
+
+@pytest.mark.parametrize(("accept", "fmt"), [("application/x-trig", Format.TRIG),
+                                             ("text/x-nquads", Format.NQUADS)])
+def test_pre_registration_media_types_that_jena_clients_send(accept: str, fmt: Format) -> None:
+    """Added as one table entry each (the aliases of TRIG and NQUADS): Jena's RIOT still
+    reads and asks for the media types used before TriG and N-Quads were registered."""
+    chosen = negotiate(GRAPH_TYPES, accept, None, BROWSER_GRAPH)
+    assert (chosen.format, chosen.media_type) == (fmt, accept)
+    # The canonical type still wins a tie, and is what */* gets.
+    both = f"{accept}, {fmt.media_type}"
+    assert negotiate(GRAPH_TYPES, both, None, BROWSER_GRAPH).media_type == fmt.media_type

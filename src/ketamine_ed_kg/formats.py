@@ -71,9 +71,10 @@ class Format(Enum):
                   iri=W3C_FORMATS + "JSON-LD")
     RDFXML = Spec(ox.RdfFormat.RDF_XML, names=("rdf", "rdfxml", "rdf+xml", "owl"),
                   aliases=("application/xml",), extensions=("owl",), rdflib="xml")
-    TRIG = Spec(ox.RdfFormat.TRIG, names=("trig",), rdflib="trig", per_graph=True)
+    TRIG = Spec(ox.RdfFormat.TRIG, names=("trig",), aliases=("application/x-trig",),
+                rdflib="trig", per_graph=True)
     NQUADS = Spec(ox.RdfFormat.N_QUADS, names=("nq", "nquads", "n-quads"),
-                  rdflib="nt", per_graph=True)
+                  aliases=("text/x-nquads",), rdflib="nt", per_graph=True)
     """rdflib writes N-Quads only from a context-aware store; the graphs it builds here are
     single graphs, whose N-Triples lines are exactly their N-Quads (in the default graph)."""
     N3 = Spec(ox.RdfFormat.N3, names=("n3",), rdflib="n3")
