@@ -21,7 +21,6 @@ from ketamine_ed_kg.engine_defects import (
     MAX_REWRITTEN_EXPRESSION,
     ORDER_BY_DEFECT_MESSAGE,
     classify_crash,
-    crash_cause,
     order_by_abort,
     order_edits,
     order_keys,
@@ -295,7 +294,7 @@ def test_classify_crash_kinds() -> None:
     # Only the last panic counts: a process dies at its first one, so an earlier report is
     # from text that merely quotes one.
     assert classify_crash(ABORT_LOG + other_panic)[0] == "crash"
-    assert crash_cause(ABORT_LOG).message == ORDER_BY_DEFECT_MESSAGE
+    assert classify_crash(ABORT_LOG)[1] == ORDER_BY_DEFECT_MESSAGE
     assert "ORDER BY" in ORDER_BY_DEFECT_MESSAGE
 
 

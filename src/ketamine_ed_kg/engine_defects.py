@@ -26,7 +26,6 @@ This module holds pure functions for both halves of the handling:
 from __future__ import annotations
 
 import signal as _signal
-from dataclasses import dataclass
 
 from .errors import ErrorKind
 from .security import Edit, QueryInfo
@@ -59,14 +58,6 @@ ORDER_BY_DEFECT_MESSAGE = (
     "ORDER BY on values that are all strings, all integers and decimals, or all date-times "
     "with a time zone"
 )
-
-
-@dataclass(frozen=True)
-class CrashCause:
-    """Why a query process died: the ``QueryError`` kind and the message for the client."""
-
-    kind: ErrorKind
-    message: str
 
 
 def order_by_abort(stderr_tail: str) -> bool:
@@ -115,11 +106,6 @@ def classify_crash(stderr_tail: str, signal: int | None = None,
         return ErrorKind.KILLED, ("the query process was stopped from outside while running "
                                   "this query")
     return ErrorKind.CRASH, "the query process died while running this query"
-
-
-def crash_cause(stderr_tail: str, signal: int | None = None) -> CrashCause:
-    """:func:`classify_crash` as a value."""
-    return CrashCause(*classify_crash(stderr_tail, signal))
 
 
 # -- a total order for ORDER BY ---------------------------------------------------------------
@@ -230,9 +216,7 @@ __all__ = [
     "RUST_PANIC_TEXT",
     "SEGFAULT_TEXTS",
     "MAX_REWRITTEN_EXPRESSION",
-    "CrashCause",
     "classify_crash",
-    "crash_cause",
     "order_by_abort",
     "order_edits",
     "order_keys",
