@@ -152,8 +152,11 @@ def test_unknown_query(server: LiveServer) -> None:
 
 
 def test_unacceptable_format(server: LiveServer) -> None:
-    reply = _get(server, "/api/queries/017_lifetime_prevalence_ranking", "image/png")
+    reply = _get(server, "/api/queries/017_lifetime_prevalence_ranking", "*/*;q=0")
     assert reply.status == 406
+    fallback = _get(server, "/api/queries/017_lifetime_prevalence_ranking", "image/png")
+    assert fallback.status == 200
+    assert fallback.header("content-type") == "application/sparql-results+json; charset=utf-8"
 
 
 def test_openapi_validates_and_every_path_answers(server: LiveServer) -> None:

@@ -28,8 +28,9 @@ from ketamine_ed_kg.server.errors import STATUS_BY_KIND
 
 
 def test_names_and_extensions_are_unambiguous() -> None:
-    names = [n for f in Format for n in f.spec.names]
-    assert len(names) == len(set(names))
+    for kind in (RESULT_FORMATS, RDF_FORMATS):
+        names = [n for f in kind for n in f.spec.names]
+        assert len(names) == len(set(names))
     extensions = [e for f in RDF_FORMATS for e in f.extensions]
     assert len(extensions) == len(set(extensions))
     assert {f.media_type for f in Format} == {f.spec.engine.media_type.split(";")[0]
@@ -42,7 +43,7 @@ def test_every_format_is_offered_by_each_name_and_media_type(fmt: Format) -> Non
                         else (GRAPH_TYPES, BROWSER_GRAPH))
     assert negotiate(offered, fmt.media_type, None, browser).format is fmt
     for name in fmt.spec.names:
-        assert by_name(name.upper()) is fmt
+        assert by_name(name.upper(), RESULT_FORMATS if fmt.is_results else RDF_FORMATS) is fmt
         assert negotiate(offered, None, name, browser).format is fmt
     for media in fmt.media_types:
         chosen = negotiate(offered, None, media, browser)

@@ -506,7 +506,7 @@ def test_every_response_says_nosniff(dataset: Path) -> None:
             ("GET", "/sparql?query=NOT+SPARQL", {}, 400),
             ("GET", "/no/such/page", {}, 404),
             ("DELETE", "/sparql", {}, 405),
-            ("GET", ASK, {"Accept": "image/png"}, 406),
+            ("GET", ASK, {"Accept": "*/*;q=0"}, 406),
             ("GET", "/.well-known/void", {}, 200),
             ("OPTIONS", "/sparql", {"Origin": "http://a.example"}, 200),
             ("GET", "/boom", {}, 500),

@@ -52,17 +52,22 @@ def test_format_wins() -> None:
     assert pick("application/sparql-results+xml", "csv") == "text/csv"
     assert pick(None, "text/tab-separated-values") == "text/tab-separated-values"
     assert pick("text/turtle", "jsonld", graph=True) == "application/ld+json"
+    # A format of the other kind: the form's default (Fuseki); an unknown name: 406.
+    assert pick(None, "ttl") == "application/sparql-results+json"
+    assert pick(None, "csv", graph=True) == "text/turtle"
     with pytest.raises(NotAcceptable):
-        pick(None, "ttl")
+        pick(None, "png")
 
 
-def test_not_acceptable() -> None:
-    with pytest.raises(NotAcceptable):
-        pick("image/png")
+def test_not_acceptable_only_when_everything_is_refused() -> None:
     with pytest.raises(NotAcceptable):
         pick("*/*;q=0")
     with pytest.raises(NotAcceptable):
-        pick("text/turtle;q=0, application/sparql-results+json", graph=True)
+        pick("text/*;q=0, application/*;q=0", graph=True)
+    # Nothing matches, nothing refused: the default, skipping what was refused.
+    assert pick("image/png") == "application/sparql-results+json"
+    assert pick("text/turtle;q=0, application/sparql-results+json", graph=True) == (
+        "application/n-triples")
 
 
 @pytest.mark.parametrize(("accept", "expected"), [

@@ -218,9 +218,39 @@ def test_wrong_method_405(server: LiveServer) -> None:
     assert "GET" in (reply.header("allow") or "")
 
 
-def test_unacceptable_406(server: LiveServer) -> None:
-    assert get(server, "SELECT * WHERE { ?s ?p ?o }", "image/png").status == 406
-    assert get(server, "CONSTRUCT WHERE { ?s ?p ?o }", format="csv").status == 406
+def test_406_only_when_nothing_is_sensible(server: LiveServer) -> None:
+    assert get(server, "SELECT * WHERE { ?s ?p ?o }", "*/*;q=0").status == 406
+    refused = get(server, "ASK {}", "application/*;q=0, text/*;q=0, image/png")
+    assert refused.status == 406
+    assert "refuses every type" in refused.text
+    unknown = get(server, "ASK {}", format="png")
+    assert unknown.status == 406
+    assert "names no format" in unknown.text
+
+
+@pytest.mark.parametrize(("query", "accept", "params", "media"), [
+    # Nothing offered matches: the form's default, as Fuseki answers (rdflib's SPARQLStore
+    # sends Accept: text/csv for every form and parses whatever Content-Type comes back).
+    ("SELECT * WHERE { ?s ?p ?o }", "image/png", {}, "application/sparql-results+json"),
+    ("CONSTRUCT WHERE { ?s ?p ?o }", "text/csv", {}, "text/turtle"),
+    ("ASK {}", "text/tab-separated-values", {}, "application/sparql-results+json"),
+    ("CONSTRUCT WHERE { ?s ?p ?o }", None, {"format": "csv"}, "text/turtle"),
+    # Short names mean what they mean in Jena for the form (SPARQLWrapper sends format=xml).
+    ("CONSTRUCT WHERE { ?s ?p ?o }", None, {"format": "xml", "output": "xml"},
+     "application/rdf+xml"),
+    ("DESCRIBE <http://example.org/s1>", None, {"format": "json"}, "application/ld+json"),
+    ("SELECT * WHERE { ?s ?p ?o }", None, {"format": "xml"}, "application/sparql-results+xml"),
+    ("SELECT * WHERE { ?s ?p ?o }", None, {"format": "json"}, "application/sparql-results+json"),
+    # The default skips what the client refused.
+    ("CONSTRUCT WHERE { ?s ?p ?o }", "text/turtle;q=0, application/json-foo", {},
+     "application/n-triples"),
+])
+def test_fallback_and_short_names_as_fuseki(server: LiveServer, query: str, accept: str | None,
+                                            params: dict[str, str], media: str) -> None:
+    reply = get(server, query, accept, **params)
+    assert reply.status == 200, reply.text
+    assert reply.header("content-type") == media + "; charset=utf-8"
+    assert "Accept" in (reply.header("vary") or "")
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json",

@@ -30,7 +30,11 @@ class Spec:
 
     engine: ox.RdfFormat | ox.QueryResultsFormat
     names: tuple[str, ...] = ()
-    """Short names a client may give as ``format=`` / ``output=`` (besides media types)."""
+    """Short names a client may give as ``format=`` / ``output=`` (besides media types). Unique
+    among the results formats and among the RDF formats; a name may mean one of each, as in
+    Jena and Fuseki: ``json`` is SPARQL JSON for SELECT/ASK and JSON-LD for CONSTRUCT/DESCRIBE,
+    ``xml`` SPARQL XML or RDF/XML, ``text`` (a text table in Jena, which has no equivalent here)
+    Turtle."""
     aliases: tuple[str, ...] = ()
     """Further media types offered for this format, after every format's canonical type."""
     extensions: tuple[str, ...] = ()
@@ -62,14 +66,14 @@ class Format(Enum):
     CSV = Spec(ox.QueryResultsFormat.CSV, names=("csv",), row_marker=(b"\r\n", -1))
     TSV = Spec(ox.QueryResultsFormat.TSV, names=("tsv",), row_marker=(b"\n", -1))
     # RDF graphs (CONSTRUCT, DESCRIBE, the service description, VoID, dumps)
-    TURTLE = Spec(ox.RdfFormat.TURTLE, names=("ttl", "turtle"),
+    TURTLE = Spec(ox.RdfFormat.TURTLE, names=("ttl", "turtle", "text"),
                   aliases=("application/x-turtle",), rdflib="turtle")
     NTRIPLES = Spec(ox.RdfFormat.N_TRIPLES, names=("nt", "ntriples", "n-triples"),
                     aliases=("text/plain",), rdflib="nt")
-    JSONLD = Spec(ox.RdfFormat.JSON_LD, names=("jsonld", "json-ld"),
+    JSONLD = Spec(ox.RdfFormat.JSON_LD, names=("jsonld", "json-ld", "json"),
                   aliases=("application/json",), rdflib="json-ld",
                   iri=W3C_FORMATS + "JSON-LD")
-    RDFXML = Spec(ox.RdfFormat.RDF_XML, names=("rdf", "rdfxml", "rdf+xml", "owl"),
+    RDFXML = Spec(ox.RdfFormat.RDF_XML, names=("rdf", "rdfxml", "rdf+xml", "owl", "xml"),
                   aliases=("application/xml",), extensions=("owl",), rdflib="xml")
     TRIG = Spec(ox.RdfFormat.TRIG, names=("trig",), aliases=("application/x-trig",),
                 rdflib="trig", per_graph=True)
@@ -155,10 +159,18 @@ def offers(formats: tuple[Format, ...]) -> tuple[Offer, ...]:
     return (*canonical, *aliases)
 
 
-def by_name(name: str, among: tuple[Format, ...] = tuple(Format)) -> Format | None:
-    """The format a ``format=`` short name (``ttl``, ``srj``, ...) stands for, if any."""
+def by_name(name: str, among: tuple[Format, ...]) -> Format | None:
+    """The format among ``among`` that a ``format=`` short name (``ttl``, ``srj``, ...) stands
+    for, if any."""
     wanted = name.strip().lower()
     return next((f for f in among if wanted in f.spec.names), None)
+
+
+def is_known(name_or_media_type: str) -> bool:
+    """Whether any format of the table has this short name or media type."""
+    wanted = name_or_media_type.strip().lower()
+    media = wanted.split(";")[0].strip()
+    return any(wanted in f.spec.names or media in f.media_types for f in Format)
 
 
 def by_extension(extension: str, among: tuple[Format, ...] = RDF_FORMATS) -> Format | None:
@@ -174,4 +186,4 @@ def of_path(path: Path) -> Format:
 
 
 __all__ = ["BOOLEAN_FORMATS", "Format", "Offer", "RDF_FORMATS", "RESULT_FORMATS", "Spec",
-           "W3C_FORMATS", "by_extension", "by_name", "of_path", "offers"]
+           "W3C_FORMATS", "by_extension", "by_name", "is_known", "of_path", "offers"]

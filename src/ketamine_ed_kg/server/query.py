@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..config import ServiceConfig
 from ..errors import DeadlineExceeded, ErrorKind, KedError, QueryError
+from ..formats import Format
 from ..store import Job, JobKind, JobResult, PublicRequest, RequestPolicy, ResultMeta
 from .errors import ApiError, api_error, loggable
 from .fairness import TooManyQueries, client_key, disconnect_probe
@@ -131,10 +132,8 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
 
 
 def _content_type(meta: ResultMeta) -> str:
-    media = meta.media_type or "application/sparql-results+json"
-    if media.startswith("text/") or media.endswith(("json", "xml")):
-        media += "; charset=utf-8"
-    return media
+    """Every format the service writes is text in UTF-8, and says so."""
+    return (meta.media_type or Format.JSON.media_type) + "; charset=utf-8"
 
 
 def _run(st: ServiceState, job: Job, seconds: float, query: str) -> JobResult:
