@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -87,3 +88,16 @@ def test_pre_registration_media_types_that_jena_clients_send(accept: str, fmt: F
     # The canonical type still wins a tie, and is what */* gets.
     both = f"{accept}, {fmt.media_type}"
     assert negotiate(GRAPH_TYPES, both, None, BROWSER_GRAPH).media_type == fmt.media_type
+
+
+def test_the_documented_table_is_the_format_table() -> None:
+    """docs/sparql-service.md lists, for each format, exactly its media types and names."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "sparql-service.md").read_text(
+        encoding="utf-8")
+    rows = {cells[2].strip().split(",")[0]: cells for cells in
+            (line.split("|") for line in doc.splitlines() if line.startswith("| "))
+            if len(cells) > 3}
+    for fmt in Format:
+        cells = rows[f"`{fmt.media_type}`"]
+        assert cells[2].strip() == ", ".join(f"`{m}`" for m in fmt.media_types), cells
+        assert cells[3].strip() == ", ".join(f"`{n}`" for n in fmt.spec.names), cells
