@@ -497,3 +497,26 @@ def test_deadline_mid_stream_cuts_the_connection(dataset: Path) -> None:
         assert received > 1 << 20  # the first MiB went out before the deadline
         # the pool replaced the killed worker
         assert get(srv, "ASK { ?s ?p ?o }").status == 200
+
+
+def test_project_prefixes_need_no_declaration(server: LiveServer) -> None:
+    """kedo:, ked:, rdfs:, ... work without PREFIX lines (pyoxigraph's prefixes= and the same
+    defaults in the parse that checks the query); a query may still redeclare one."""
+    reply = get(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s rdfs:label ?l }")
+    assert reply.status == 200, reply.text
+    own = get(server, "PREFIX rdfs: <http://example.org/> ASK { ?s rdfs:label ?l }")
+    assert own.status == 200 and b"false" in own.body
+    unknown = get(server, "SELECT * WHERE { ?s foo:bar ?o }")
+    assert unknown.status == 400
+    assert "unknown prefix foo:" in unknown.text and "kedo:" in unknown.text
+
+
+def test_service_description_declares_the_prefixes(server: LiveServer) -> None:
+    reply = request(server.endpoint, headers={"Accept": "application/n-triples"})
+    graph = ox.Store()
+    graph.load(reply.body, format=ox.RdfFormat.N_TRIPLES)
+    found = {(str(row["p"].value), str(row["n"].value)) for row in graph.query(
+        "PREFIX sh: <http://www.w3.org/ns/shacl#> SELECT ?p ?n WHERE { "
+        "?s sh:declare [ sh:prefix ?p ; sh:namespace ?n ] }")}  # type: ignore[union-attr]
+    assert ("kedo", "https://w3id.org/ketamine-ed/ontology/") in found
+    assert ("rdfs", "http://www.w3.org/2000/01/rdf-schema#") in found

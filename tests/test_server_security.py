@@ -14,6 +14,7 @@ import platform
 import struct
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from rdflib import RDF, Graph, Namespace
 from rdflib.collection import Collection
@@ -22,6 +23,7 @@ from ketamine_ed_kg.security import (
     PolicyViolation,
     QueryRejected,
     check_policy,
+    engine_syntax_message,
     inspect_query,
     resolve_iri,
 )
@@ -195,8 +197,21 @@ def test_tokens_the_engine_reads_otherwise_refused() -> None:
     assert rejected("SELECT * {\u00a0}").kind == "syntax"
     assert rejected("SELECT * { ?s ?p ?o } LIMIT 18446744073709551616").kind == "syntax"
     assert inspect_query("SELECT * { ?s ?p ?o } LIMIT 18446744073709551615").limit == 2**64 - 1
-    assert "undeclared prefix" in rejected("SELECT * FROM x:g { ?s ?p ?o }").message
-    assert "undeclared prefix" in rejected("SELECT * { SERVICE x:s {} }").message
+    assert "unknown prefix x:" in rejected("SELECT * FROM x:g { ?s ?p ?o }").message
+    assert "unknown prefix x:" in rejected("SELECT * { SERVICE x:s {} }").message
+
+
+def test_default_prefixes_are_declared_before_the_prologue() -> None:
+    """The service's prefixes (pyoxigraph's prefixes=) resolve FROM and SERVICE targets as the
+    engine resolves them; the query's own declaration wins."""
+    defaults = {"g": "http://g.example/"}
+    assert inspect_query("SELECT * FROM g:one {}", prefixes=defaults).from_graphs == [
+        "http://g.example/one"]
+    own = inspect_query("PREFIX g: <http://own/> SELECT * FROM g:one {}", prefixes=defaults)
+    assert own.from_graphs == ["http://own/one"]
+    with pytest.raises(QueryRejected) as caught:
+        inspect_query("SELECT * { SERVICE x:s {} }", prefixes=defaults)
+    assert "unknown prefix x:" in caught.value.message and "(g:)" in caught.value.message
 
 
 @pytest.mark.parametrize("text", ["SELECT * {} LIMIT 1.5", "SELECT * {} LIMIT 1e3",
@@ -391,3 +406,21 @@ def test_w3c_syntax_suites(shared_dir: Path) -> None:
         if accepted != expected:
             wrong.append(name)
     assert wrong == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("SELECT * WHERE { ?s foo:bar ?o }",
+     "unknown prefix foo: at line 1, column 28; declare it (PREFIX foo: <...>) or use a known "
+     "one (g:)"),
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT x",
+     "SPARQL syntax error at line 1, column 35: found 'x', expected one of HAVING, OFFSET, "
+     "OPTIONAL, VALUES, a character of a name or number"),
+    ("SELECT * WHERE {\n ?s <a b> ?o }", "SPARQL syntax error at line 2, column 10: the IRI "
+     "before '?o }' is not valid (an IRI has no spaces, quotes or braces; percent-encode them)"),
+])
+def test_engine_syntax_errors_read_as_one_line(text: str, expected: str) -> None:
+    with pytest.raises(SyntaxError) as caught:
+        ox.Store().query(text)
+    assert engine_syntax_message(text, str(caught.value), {"g": "http://g/"}) == expected
+    assert engine_syntax_message(text, "something else\nentirely", {}) == (
+        "SPARQL syntax error: something else entirely")

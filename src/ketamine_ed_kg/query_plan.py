@@ -51,7 +51,8 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
     """
     policy = req.policy
     try:
-        info = inspect_query(req.query, max_depth=policy.max_depth, max_chain=policy.max_chain)
+        info = inspect_query(req.query, max_depth=policy.max_depth, max_chain=policy.max_chain,
+                             prefixes=dict(policy.prefixes))
     except QueryRejected as exc:
         raise QueryError(exc.kind, exc.message) from None
     try:
@@ -76,6 +77,7 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
         result_format=choice.format if choice.format.is_results else Format.JSON,
         rdf_format=Format.TURTLE if choice.format.is_results else choice.format,
         base_iri=req.base_iri,
+        prefixes=policy.prefixes,
         **_dataset(req, info.from_graphs or info.from_named, graphs),
     )
     return Plan(job, choice.media_type, capped.cap if capped else 0)

@@ -41,7 +41,7 @@ import gc
 import importlib.util
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -482,9 +482,9 @@ def _unescape_iri(token: Token) -> str:
 class _Resolver:
     """The prologue's BASE and PREFIX declarations, applied as the engine applies them."""
 
-    def __init__(self) -> None:
+    def __init__(self, defaults: Mapping[str, str]) -> None:
         self.base: str | None = None
-        self.prefixes: dict[str, str] = {}
+        self.prefixes: dict[str, str] = dict(defaults)
 
     def iri(self, node: Tree[Token] | Token) -> str:
         token = next(node.scan_values(lambda v: isinstance(v, Token) and v.type in _IRI_TOKENS)) \
@@ -493,8 +493,10 @@ class _Resolver:
             return resolve_iri(self.base, _unescape_iri(token))
         prefix, _, local = str(token).partition(":")
         if prefix not in self.prefixes:
-            raise QueryRejected("syntax", f"undeclared prefix {prefix}: at "
-                                          f"line {token.line}, column {token.column}")
+            known = ", ".join(f"{p}:" for p in sorted(self.prefixes)) or "none"
+            raise QueryRejected("syntax", f"unknown prefix {prefix}: at line {token.line}, "
+                                          f"column {token.column}; declare it (PREFIX {prefix}: "
+                                          f"<...>) or use a known one ({known})")
         return self.prefixes[prefix] + local.replace("\\", "")
 
     def declare(self, decl: Tree[Token]) -> None:
@@ -676,8 +678,12 @@ def _order_clause(clause: Tree[Token], text: str) -> OrderClause:
                        _edge_token(clause, last=True).end_pos or 0, tuple(conditions))
 
 
-def inspect_query(text: str, *, max_depth: int = 200, max_chain: int = 1000) -> QueryInfo:
+def inspect_query(text: str, *, max_depth: int = 200, max_chain: int = 1000,
+                  prefixes: Mapping[str, str] | None = None) -> QueryInfo:
     """Parse ``text`` and say what it would do; raise :class:`QueryRejected` if it may not run.
+
+    ``prefixes`` are declared before the query's own prologue (which may redeclare them), as
+    the engine's ``prefixes=`` option declares them.
 
     ``max_depth`` caps nested ``{}``/``()``/``[]`` constructs and ``max_chain`` the operators
     and group items met along one nesting path; both are kept below the depths at which
@@ -686,7 +692,7 @@ def inspect_query(text: str, *, max_depth: int = 200, max_chain: int = 1000) -> 
     if not text.strip(" \t\r\n"):
         raise QueryRejected("syntax", "empty query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
     try:
-        return _inspect(text, max_depth, max_chain)
+        return _inspect(text, max_depth, max_chain, prefixes or {})
     except QueryRejected:
         raise
     except RecursionError:
@@ -696,7 +702,8 @@ def inspect_query(text: str, *, max_depth: int = 200, max_chain: int = 1000) -> 
                                      "memory cap (setting max_query_memory)") from None
 
 
-def _inspect(text: str, max_depth: int, max_chain: int) -> QueryInfo:
+def _inspect(text: str, max_depth: int, max_chain: int,
+             prefixes: Mapping[str, str]) -> QueryInfo:
     root = _parse_or_reject(text, max_depth)
     unit = root.children[0]
     assert isinstance(unit, Tree)
@@ -710,7 +717,7 @@ def _inspect(text: str, max_depth: int, max_chain: int) -> QueryInfo:
         walk = _walk(root, text, max_depth, max_chain)
     query = unit.children[0]
     assert isinstance(query, Tree)
-    resolver = _Resolver()
+    resolver = _Resolver(prefixes)
     prologue = _child(query, "prologue")
     for decl in prologue.children if prologue is not None else ():
         if isinstance(decl, Tree):
@@ -782,6 +789,46 @@ def check_policy(info: QueryInfo, *, graphs_in_store: set[str], extra_graphs: It
                 "graph)")
 
 
+# --- the engine's syntax errors, made readable ------------------------------------------------
+
+_ENGINE_ERROR = re.compile(r"error at (\d+):(\d+): expected (?:one of )?(.*)", re.S)
+_EXPECTED_WORD = re.compile(r'"[^"]*"|\b[A-Z][A-Za-z ]*[A-Za-z]\b')
+_PREFIX_BEFORE = re.compile(r"([A-Za-z][\w.\-]*)?:[\w.\-]*$")
+
+
+def engine_syntax_message(text: str, message: str, prefixes: Mapping[str, str]) -> str:
+    """pyoxigraph's syntax error as one line a person can act on: where, what is there, what
+    would be valid; an unknown prefix is named with the prefixes the service knows.
+
+    pyoxigraph says e.g. ``error at 1:35: expected one of HAVING, OFFSET, ['0'..='9']`` (the
+    character classes can run to several lines); anything it says that does not have that
+    shape is passed on as is, on one line.
+    """
+    found = _ENGINE_ERROR.match(message.strip())
+    if found is None:
+        return "SPARQL syntax error: " + " ".join(message.split())
+    line, column, expected = int(found.group(1)), int(found.group(2)), found.group(3)
+    lines = text.splitlines() or [""]
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    where = f"line {line}, column {column}"
+    if "Prefix not found" in expected:
+        name = _PREFIX_BEFORE.search(here[:max(column - 1, 0)])
+        prefix = name.group(1) or "" if name else "?"
+        known = ", ".join(f"{p}:" for p in sorted(prefixes)) or "none"
+        return (f"unknown prefix {prefix}: at {where}; declare it (PREFIX {prefix}: <...>) or "
+                f"use a known one ({known})")
+    near = here[max(column - 1, 0):][:30].strip()
+    got = f"'{near}'" if near else "the end of the query"
+    if "IRI parsing failed" in expected:
+        return (f"SPARQL syntax error at {where}: the IRI before {got} is not valid (an IRI "
+                "has no spaces, quotes or braces; percent-encode them)")
+    words = list(dict.fromkeys(_EXPECTED_WORD.findall(expected)))
+    if "[" in expected:
+        words.append("a character of a name or number")
+    return (f"SPARQL syntax error at {where}: found {got}, expected "
+            + (("one of " + ", ".join(words)) if len(words) > 1 else "".join(words) or "more"))
+
+
 __all__ = ["Edit", "OrderClause", "OrderCondition", "PolicyViolation",
            "QueryInfo", "QueryRejected", "apply_edits", "check_policy",
-           "inspect_query", "parser", "resolve_iri"]
+           "engine_syntax_message", "inspect_query", "parser", "resolve_iri"]

@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from ..config import ServiceConfig
 from ..errors import DeadlineExceeded, ErrorKind, KedError, QueryError
 from ..formats import Format
+from ..iris import PREFIXES
 from ..store import Job, JobKind, JobResult, PublicRequest, RequestPolicy, ResultMeta
 from .errors import ApiError, api_error, loggable
 from .fairness import TooManyQueries, client_key, disconnect_probe
@@ -62,7 +63,8 @@ def policy(cfg: ServiceConfig) -> RequestPolicy:
         row_cap=cfg.row_cap, max_depth=cfg.max_query_depth, max_chain=cfg.max_operator_chain,
         allowed_service_prefixes=cfg.allowed_service_prefixes,
         allowed_graph_prefixes=cfg.allowed_graph_prefixes,
-        union_default_graph=cfg.union_default_graph, inferred_graph=cfg.inferred_graph)
+        union_default_graph=cfg.union_default_graph, inferred_graph=cfg.inferred_graph,
+        prefixes=tuple(PREFIXES.items()))
 
 
 def run_query(query: str, params: MultiDict[str, str]) -> Response:

@@ -1,7 +1,8 @@
 """The SPARQL 1.1 Service Description of the endpoint (a bare GET on ``/sparql``).
 
 It says what a client may send and get back: the query language, every result format of the
-format table, the dataset's graphs with their sizes, and where the VoID is.
+format table, the prefixes a query may use without declaring them (``sh:declare``), the
+dataset's graphs with their sizes, and where the VoID is.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from ..formats import Format
-from ..namespaces import SD, VOID
+from ..iris import PREFIXES
+from ..namespaces import SD, SH, VOID
 from .representation import send_graph
 from .state import state
 from .urls import advertised_url
@@ -50,6 +52,12 @@ def service_description() -> Response:
         g.add((service, SD.resultFormat, URIRef(fmt.iri)))
     if cfg.union_default_graph:
         g.add((service, SD.feature, SD.UnionDefaultGraph))
+    # Prefixes every query may use undeclared, as SIB endpoints declare theirs (SHACL).
+    for prefix, namespace in PREFIXES.items():
+        declaration = BNode(f"prefix-{prefix}")
+        g.add((service, SH.declare, declaration))
+        g.add((declaration, SH.prefix, Literal(prefix)))
+        g.add((declaration, SH.namespace, Literal(namespace, datatype=XSD.anyURI)))
     if cfg.allowed_service_prefixes:
         g.add((service, SD.feature, SD.BasicFederatedQuery))
     counts = _graph_counts()

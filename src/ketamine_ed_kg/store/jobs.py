@@ -29,6 +29,8 @@ class RequestPolicy:
     allowed_graph_prefixes: tuple[str, ...] = ()
     union_default_graph: bool = True
     inferred_graph: str = ""
+    prefixes: tuple[tuple[str, str], ...] = ()
+    """Prefixes a query may use without declaring them (the project's, iris.PREFIXES)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Job:
     rdf_format: Format = Format.TURTLE
     """Serialisation of CONSTRUCT and DESCRIBE results, and of dumps."""
     base_iri: str | None = None
+    prefixes: tuple[tuple[str, str], ...] = ()
+    """Prefixes declared before the query's prologue (pyoxigraph's ``prefixes=``)."""
     request: PublicRequest | None = None
     """The client's request, for ``request`` and ``check`` jobs."""
 

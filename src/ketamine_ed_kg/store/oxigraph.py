@@ -20,6 +20,7 @@ from ..errors import ErrorKind, KedError, QueryError
 from ..formats import Format, by_extension
 from ..iris import PREFIXES
 from ..release import dataset_version
+from ..security import engine_syntax_message
 from .jobs import Job, JobKind, ResultForm, ResultMeta
 from .rowcap import CapCheck, RowBound
 
@@ -92,8 +93,10 @@ class OxigraphStore:
         """IRIs of the named graphs."""
         return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
 
-    def _dataset_options(self, job: Job, query: str) -> dict[str, Any]:
+    def _query_options(self, job: Job, query: str) -> dict[str, Any]:
         options: dict[str, Any] = {"base_iri": job.base_iri}
+        if job.prefixes:
+            options["prefixes"] = dict(job.prefixes)
         if job.default_graph is not None or job.named_graphs is not None:
             options["default_graph"] = [ox.NamedNode(g) for g in job.default_graph or ()]
             options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs or ()]
@@ -103,9 +106,10 @@ class OxigraphStore:
 
     def _run_query(self, job: Job, text: str) -> Any:
         try:
-            return self.store.query(text, **self._dataset_options(job, text))
+            return self.store.query(text, **self._query_options(job, text))
         except SyntaxError as exc:
-            raise QueryError(ErrorKind.SYNTAX, f"SPARQL syntax error: {exc}") from exc
+            raise QueryError(ErrorKind.SYNTAX, engine_syntax_message(
+                text, str(exc), dict(job.prefixes))) from exc
         except RuntimeError as exc:
             # Raised while planning a query that parsed, e.g. an unknown extension function.
             raise QueryError(ErrorKind.UNSUPPORTED, f"the query parses but cannot be "
