@@ -23,7 +23,15 @@ import pytest
 from click.testing import CliRunner
 
 from ketamine_ed_kg import release as rel
-from ketamine_ed_kg.build import RELEASE_FILES, build, dataset_file
+from ketamine_ed_kg.build import (
+    DATASET_GRAPHS,
+    EXAMPLES_LABEL_PREFIX,
+    RELEASE_FILES,
+    SERVICE_LABEL_PREFIX,
+    VOID_LABEL_PREFIX,
+    build,
+    dataset_file,
+)
 from ketamine_ed_kg.cli import cli
 from ketamine_ed_kg.config import ServiceConfig, load_config
 from ketamine_ed_kg.errors import BuildMissingError
@@ -171,7 +179,10 @@ def test_blank_nodes_get_canonical_labels_and_the_build_time_stays_out_of_the_di
     nquads = (one.release / DATASET_FILE).read_text(encoding="utf-8")
     labels = {word for line in nquads.splitlines() for word in line.split()
               if word.startswith("_:")}
-    assert labels and all(label.startswith("_:c14n") for label in labels)
+    # RDFC-1.0 labels; the discovery graphs' are prefixed so they never clash with the data's.
+    prefixes = ("", EXAMPLES_LABEL_PREFIX, SERVICE_LABEL_PREFIX, VOID_LABEL_PREFIX)
+    assert labels and all(any(label.startswith(f"_:{p}c14n") for p in prefixes)
+                          for label in labels)
     assert nquads.splitlines() == sorted(nquads.splitlines())
 
 
@@ -369,7 +380,12 @@ def test_the_tag_is_the_digest_of_the_dataset_file(tiny: ProjectPaths, tmp_path:
     assert manifest is not None and manifest["digest"] == digest == result.digest
     version = dataset_version(dataset)
     assert version.tag == digest[:32]
-    assert version.version == manifest["version"] and version.version.endswith(digest[:12])
+    # The version names the data graphs (asserted, inferred, ontology): their canonical
+    # N-Quads, without the discovery graphs that state the version.
+    data_lines = [line for line in dataset.read_text(encoding="utf-8").splitlines(True)
+                  if line.rstrip().endswith(tuple(f"<{g}> ." for g in DATASET_GRAPHS))]
+    data_digest = hashlib.sha256("".join(data_lines).encode()).hexdigest()
+    assert version.version == manifest["version"] and version.version.endswith(data_digest[:12])
     # Without a manifest (a dataset outside the build) the file itself is hashed.
     loose = tmp_path / "loose.nq"
     shutil.copyfile(dataset, loose)

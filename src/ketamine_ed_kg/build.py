@@ -2,8 +2,9 @@
 
 A release (``build/releases/<digest>/``, see :mod:`ketamine_ed_kg.release`) holds the merged
 graph in four syntaxes (Turtle, N-Triples, RDF/XML for Protégé, JSON-LD), each carrying its
-VoID description, ``void.ttl``, and ``dataset.nq``: the three named graphs the SPARQL service
-loads (asserted, inferred, ontology), plus ``manifest.json``. The build switches
+VoID description, ``void.ttl``, and ``dataset.nq``: the named graphs the SPARQL service loads
+(asserted, inferred, ontology, and the discovery graphs: VoID, example queries, service
+description), plus ``manifest.json``. The build switches
 ``build/current`` to the new release atomically, and is skipped when no source changed.
 
 Builds are byte-reproducible: the same sources give the same bytes in every release file.
@@ -12,9 +13,9 @@ pyoxigraph) rather than skolem IRIs, because nearly all of ours are OWL structur
 ``owl:AllDisjointClasses``, ``owl:unionOf``) that the OWL 2 mapping requires to be blank:
 skolem IRIs would make the ``.owl`` file invalid OWL 2 DL for Protégé and HermiT, and change
 what ``isBlank()`` answers. Canonical labels leave the graph exactly as it was (isomorphic),
-and make ``dataset.nq`` the canonical N-Quads form of the data, whose SHA-256 (the ``digest``,
-from which the service's ETag derives) depends on the data only. Every file is then written
-from triples in sorted order.
+and make ``dataset.nq`` the canonical N-Quads form of the data, whose SHA-256 is the ``digest``
+from which the service's ETag derives; the version names the data graphs' digest. Every file
+is then written from triples in sorted order.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
 from .errors import BuildMissingError
+from .examples import examples_graph, load_examples
 from .formats import Format
 from .inference import infer
+from .iris import GRAPH_EXAMPLES, GRAPH_SERVICE, GRAPH_VOID, SPARQL_ENDPOINT
 from .loading import Progress, load_sources, quiet, sources_digest
 from .namespaces import (
     BASE,
@@ -62,7 +65,7 @@ from .release import (
     switch_current,
 )
 from .terms import Triple, from_oxigraph, to_quad
-from .void import describe
+from .void import TITLE, describe, describe_service
 
 RELEASE_STEM = "ketamine-ed-kg"
 RELEASE_FORMATS: dict[str, Format] = {
@@ -77,6 +80,8 @@ RELEASE_FILES: tuple[str, ...] = (
     *(f"{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS), VOID_FILE, DATASET_FILE)
 """Every file of a release but its manifest, in the order the manifest lists them."""
 DATASET_GRAPHS: tuple[str, ...] = (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY)
+EXAMPLES_LABEL_PREFIX = "examples-"
+SERVICE_LABEL_PREFIX = "service-"
 VOID_LABEL_PREFIX = "void-"
 """Prefix of the canonical blank-node labels of the VoID description (canonicalised apart
 from the dataset, whose labels must not depend on it), so the two never clash."""
@@ -182,9 +187,10 @@ def _render(paths: ProjectPaths, sources: str,
     progress("canonicalising blank nodes (RDFC-1.0)")
     quads = canonical_quads({GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred,
                              GRAPH_ONTOLOGY: ontology})
-    dataset_bytes = b"".join(sorted(f"{quad} .\n".encode() for quad in quads))
-    digest = hashlib.sha256(dataset_bytes).hexdigest()
-    version = f"{ontology_version(ontology)}+{digest[:12]}"
+    data_bytes = _nquads(quads)
+    # The version names the data: its digest does not depend on the discovery graphs below,
+    # which state the version.
+    version = f"{ontology_version(ontology)}+{hashlib.sha256(data_bytes).hexdigest()[:12]}"
 
     by_graph: dict[str, list[Triple]] = {name: [] for name in DATASET_GRAPHS}
     for quad in quads:
@@ -195,10 +201,15 @@ def _render(paths: ProjectPaths, sources: str,
     merged = ordered_graph([*by_graph[GRAPH_ONTOLOGY], *by_graph[GRAPH_ASSERTED]])
     void = ordered_graph(canonical_triples(describe(
         merged,
-        title="ketamine-ed-kg: ketamine treatment of eating disorders",
+        title=TITLE,
         version=version,
         dumps=[f"{BASE}download/{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS],
     ), VOID_LABEL_PREFIX))
+    progress("describing the dataset, its examples and its service (discovery graphs)")
+    dataset_bytes = _nquads([*quads, *_discovery_quads(
+        paths, void, {GRAPH_ASSERTED: len(data), GRAPH_INFERRED: len(inferred),
+                      GRAPH_ONTOLOGY: len(ontology)})])
+    digest = hashlib.sha256(dataset_bytes).hexdigest()
     release = ordered_graph([*merged, *void])
 
     files: dict[str, bytes] = {}
@@ -258,6 +269,33 @@ def ordered_graph(triples: Iterable[Triple]) -> Graph:
     return graph
 
 
+def _nquads(quads: Iterable[ox.Quad]) -> bytes:
+    """Canonical N-Quads: one quad a line, sorted."""
+    return b"".join(sorted(f"{quad} .\n".encode() for quad in quads))
+
+
+def _discovery_quads(paths: ProjectPaths, void: Graph,
+                     data_counts: Mapping[str, int]) -> list[ox.Quad]:
+    """The graphs that make the dataset discoverable by query: its VoID, the example queries
+    (SIB's sparql-examples editor finds them with a query on the default graph) and the
+    service description, which names every graph with its size."""
+    examples = canonical_triples(examples_graph(load_examples(paths.queries_dir)),
+                                 EXAMPLES_LABEL_PREFIX)
+    counts = {**data_counts, GRAPH_VOID: len(void), GRAPH_EXAMPLES: len(examples),
+              GRAPH_SERVICE: 0}
+
+    def service() -> Graph:
+        return describe_service(SPARQL_ENDPOINT, counts, title=TITLE, union_default_graph=True,
+                                federated=False, void_url=BASE + ".well-known/void")
+
+    counts[GRAPH_SERVICE] = len(service())  # its own size does not depend on the numbers
+    graphs: dict[str, Iterable[Triple]] = {
+        GRAPH_VOID: void, GRAPH_EXAMPLES: examples,
+        GRAPH_SERVICE: canonical_triples(service(), SERVICE_LABEL_PREFIX)}
+    return [to_quad(triple, ox.NamedNode(name))
+            for name, triples in graphs.items() for triple in triples]
+
+
 def canonical_quads(graphs: Mapping[str, Graph]) -> list[ox.Quad]:
     """The named graphs as one dataset with RDFC-1.0 blank-node labels (``c14n0``, ...).
 
@@ -280,6 +318,8 @@ def canonical_triples(graph: Graph, label_prefix: str = "") -> list[Triple]:
              from_oxigraph(q.object, label_prefix)) for q in dataset]
 
 
-__all__ = ["DATASET_FILE", "MANIFEST_FILE", "RELEASE_FILES", "BuildResult", "Manifest", "build",
+__all__ = ["DATASET_FILE", "DATASET_GRAPHS", "EXAMPLES_LABEL_PREFIX", "MANIFEST_FILE",
+           "RELEASE_FILES",
+           "SERVICE_LABEL_PREFIX", "VOID_LABEL_PREFIX", "BuildResult", "Manifest", "build",
            "canonical_quads", "canonical_triples", "dataset_file", "ordered_graph",
            "read_manifest"]

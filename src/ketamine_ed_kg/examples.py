@@ -30,6 +30,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from .errors import DataError, KedError
 from .loading import parse_file
 from .namespaces import BASE, PREFIXES, SCHEMA, SH
+from .paths import ProjectPaths
 
 QUERY_BASE = BASE + "query/"
 """Subject IRIs of the example queries: ``QUERY_BASE + file stem``."""
@@ -245,7 +246,7 @@ def load_example(path: Path) -> Example:
 
 def load_examples(queries_dir: Path) -> list[Example]:
     """Every example in ``queries_dir`` (top level only: ``queries/qc/`` is not an example)."""
-    return [load_example(p) for p in sorted(queries_dir.glob("*.ttl"))]
+    return [load_example(p) for p in ProjectPaths(queries_dir.parent).example_files()]
 
 
 def find_example(examples: Sequence[Example], name: str) -> Example:

@@ -19,6 +19,14 @@ no release file holds a shape."""
 GRAPH_ASSERTED = BASE + "graph/asserted"
 GRAPH_INFERRED = BASE + "graph/inferred"
 GRAPH_ONTOLOGY = BASE + "graph/ontology"
+GRAPH_VOID = BASE + "graph/void"
+"""The VoID description of the dataset (statistics, partitions, linksets)."""
+GRAPH_EXAMPLES = BASE + "graph/examples"
+"""The example queries (SIB sparql-examples convention), as ``queries/*.ttl`` state them."""
+GRAPH_SERVICE = BASE + "graph/service-description"
+"""The SPARQL 1.1 Service Description of the public endpoint."""
+SPARQL_ENDPOINT = BASE + "sparql"
+"""The public endpoint's IRI, as the stored service description names it."""
 
 FOAF_NS = "http://xmlns.com/foaf/0.1/"
 """Used in the VoID description only; not in :data:`PREFIXES`."""
@@ -44,6 +52,7 @@ PREFIXES: dict[str, str] = {
 """Prefixes bound in every serialisation and offered to query writers."""
 
 __all__ = [
-    "BASE", "FOAF_NS", "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY", "ONTOLOGY_IRI",
+    "BASE", "FOAF_NS", "GRAPH_ASSERTED", "GRAPH_EXAMPLES", "GRAPH_INFERRED", "GRAPH_ONTOLOGY",
+    "GRAPH_SERVICE", "GRAPH_VOID", "SPARQL_ENDPOINT", "ONTOLOGY_IRI",
     "PREFIXES", "SHAPES_NS",
 ]

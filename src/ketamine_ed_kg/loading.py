@@ -111,8 +111,9 @@ def load_shapes(paths: ProjectPaths) -> Graph:
 
 
 def source_files(paths: ProjectPaths) -> list[Path]:
-    """The files a release is built from: the ontology and every curated graph file."""
-    return [paths.ontology_file, *paths.graph_files()]
+    """The files a release is built from: the ontology, every curated graph file and the
+    example queries (the examples graph is part of the release)."""
+    return [paths.ontology_file, *paths.graph_files(), *paths.example_files()]
 
 
 def sources_digest(paths: ProjectPaths) -> str:

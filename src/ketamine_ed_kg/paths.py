@@ -84,6 +84,10 @@ class ProjectPaths:
         """The Turtle files of ``graph/shared``, in a stable order."""
         return sorted(self.shared_graph_dir.glob("*.ttl"))
 
+    def example_files(self) -> list[Path]:
+        """The example queries, ``queries/*.ttl`` (not ``queries/qc/``), in a stable order."""
+        return sorted(self.queries_dir.glob("*.ttl"))
+
     def shape_files(self) -> list[Path]:
         """The Turtle files of ``shapes/``, in a stable order."""
         return sorted(self.shapes_dir.glob("*.ttl"))

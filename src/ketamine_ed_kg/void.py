@@ -7,12 +7,16 @@ service description all state the same counts.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
-from .namespaces import BASE, FOAF, VOID
+from .formats import Format
+from .iris import PREFIXES
+from .namespaces import BASE, FOAF, SD, SH, VOID
 
+TITLE = "ketamine-ed-kg: ketamine treatment of eating disorders"
 DATASET_IRI = URIRef(BASE + "dataset")
 LICENSE_DATA = URIRef("https://creativecommons.org/licenses/by/4.0/")
 
@@ -79,28 +83,82 @@ def describe(graph: Graph, *, title: str, version: str, dumps: list[str] | None 
         out.add((ds, VOID.propertyPartition, part))
         out.add((part, VOID.property, prop))
         out.add((part, VOID.triples, Literal(n, datatype=XSD.integer)))
+        out.add((part, VOID.distinctSubjects, Literal(
+            len(set(graph.subjects(prop))), datatype=XSD.integer)))
+        out.add((part, VOID.distinctObjects, Literal(
+            len(set(graph.objects(None, prop))), datatype=XSD.integer)))
     if sparql_endpoint:
         out.add((ds, VOID.sparqlEndpoint, URIRef(sparql_endpoint)))
     for dump in dumps or []:
         out.add((ds, VOID.dataDump, URIRef(dump)))
-    # Linksets to external datasets.
-    links: Counter[str] = Counter()
+    # Linksets to external datasets: one per target and link predicate (void:linkPredicate).
+    links: Counter[tuple[str, URIRef]] = Counter()
     for pred in LINK_PREDICATES:
         for obj in graph.objects(None, pred):
             for prefix in EXTERNAL_DATASETS:
                 if str(obj).startswith(prefix):
-                    links[prefix] += 1
+                    links[prefix, pred] += 1
                     break
-    for prefix, n in sorted(links.items()):
+    for prefix in sorted({prefix for prefix, _ in links}):
         slug, name = EXTERNAL_DATASETS[prefix]
         target = URIRef(BASE + "external/" + slug)
-        linkset = URIRef(BASE + "dataset/linkset/" + slug)
         out.add((target, RDF.type, VOID.Dataset))
         out.add((target, DCTERMS.title, Literal(name)))
         out.add((target, VOID.uriSpace, Literal(prefix)))
+    for (prefix, pred), n in sorted(links.items()):
+        slug, _ = EXTERNAL_DATASETS[prefix]
+        local = str(pred).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+        linkset = URIRef(f"{BASE}dataset/linkset/{slug}/{local}")
         out.add((linkset, RDF.type, VOID.Linkset))
         out.add((linkset, VOID.subjectsTarget, ds))
-        out.add((linkset, VOID.objectsTarget, target))
+        out.add((linkset, VOID.objectsTarget, URIRef(BASE + "external/" + slug)))
+        out.add((linkset, VOID.linkPredicate, pred))
         out.add((linkset, VOID.triples, Literal(n, datatype=XSD.integer)))
         out.add((ds, VOID.subset, linkset))
     return out
+
+
+def describe_service(endpoint: str, graph_counts: Mapping[str, int], *, title: str,
+                     union_default_graph: bool, federated: bool, void_url: str) -> Graph:
+    """The SPARQL 1.1 Service Description of ``endpoint``: the language, every result format
+    of the format table, the prefixes a query may use undeclared (``sh:declare``, as SIB
+    endpoints state them), the default and named graphs with their sizes, and the VoID."""
+    g = Graph()
+    g.bind("sd", SD)
+    g.bind("void", VOID)
+    service = BNode("service")
+    g.add((service, RDF.type, SD.Service))
+    g.add((service, SD.endpoint, URIRef(endpoint)))
+    g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    g.add((service, DCTERMS.title, Literal(title + " (SPARQL endpoint)", lang="en")))
+    for fmt in Format:
+        g.add((service, SD.resultFormat, URIRef(fmt.iri)))
+    if union_default_graph:
+        g.add((service, SD.feature, SD.UnionDefaultGraph))
+    if federated:
+        g.add((service, SD.feature, SD.BasicFederatedQuery))
+    for prefix, namespace in PREFIXES.items():
+        declaration = BNode(f"prefix-{prefix}")
+        g.add((service, SH.declare, declaration))
+        g.add((declaration, SH.prefix, Literal(prefix)))
+        g.add((declaration, SH.namespace, Literal(namespace, datatype=XSD.anyURI)))
+    dataset = BNode("dataset")
+    g.add((service, SD.defaultDataset, dataset))
+    g.add((dataset, RDF.type, SD.Dataset))
+    default = BNode("default")
+    g.add((dataset, SD.defaultGraph, default))
+    g.add((default, RDF.type, SD.Graph))
+    if union_default_graph:
+        g.add((default, VOID.triples, Literal(sum(graph_counts.values()), datatype=XSD.integer)))
+    for name in sorted(graph_counts):
+        named = BNode(f"graph-{len(g)}")
+        inner = BNode(f"graph-{len(g)}-inner")
+        g.add((dataset, SD.namedGraph, named))
+        g.add((named, RDF.type, SD.NamedGraph))
+        g.add((named, SD.name, URIRef(name)))
+        g.add((named, SD.graph, inner))
+        g.add((inner, RDF.type, SD.Graph))
+        g.add((inner, VOID.triples, Literal(graph_counts[name], datatype=XSD.integer)))
+    g.add((dataset, RDF.type, VOID.Dataset))
+    g.add((dataset, DCTERMS.source, URIRef(void_url)))
+    return g

@@ -20,14 +20,14 @@ from rdflib import Graph, URIRef
 from werkzeug.datastructures import MultiDict
 
 from ..formats import Format
+from ..iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY
 from ..namespaces import KED, KEDO, VOID
 from ..store import Job, JobKind
-from ..void import DATASET_IRI, describe
+from ..void import DATASET_IRI, TITLE, describe
 from .dumps import dump_urls
 from .errors import ApiError
 from .query import run_query
 from .representation import send_graph
-from .service_description import TITLE
 from .state import state
 from .urls import advertised_url
 
@@ -42,7 +42,9 @@ def void() -> Response:
     with st.lock:
         cached = st.cache.get("void")
     if cached is None:  # one entry, whatever the Host: the statistics, without URLs
-        graphs = tuple(sorted(st.graphs - {st.config.inferred_graph}))
+        # The curated data and the ontology: not the inferred graph, nor the discovery graphs
+        # (VoID, examples, service description) that describe them.
+        graphs = tuple(g for g in (GRAPH_ASSERTED, GRAPH_ONTOLOGY) if g in st.graphs)
         nt = st.fetch_bytes(Job(JobKind.QUERY, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
                                 union_default_graph=False, default_graph=graphs,
                                 named_graphs=(), rdf_format=Format.NTRIPLES))
