@@ -31,6 +31,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
+from .downloads import DOWNLOAD_DIR, DOWNLOAD_FILES, render_downloads
 from .errors import BuildMissingError
 from .examples import examples_graph, load_examples
 from .formats import Format
@@ -78,7 +79,10 @@ RELEASE_FORMATS: dict[str, Format] = {
 VOID_FILE = "void.ttl"
 RELEASE_FILES: tuple[str, ...] = (
     *(f"{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS), VOID_FILE, DATASET_FILE)
-"""Every file of a release but its manifest, in the order the manifest lists them."""
+"""The files at the top of a release, in the order the manifest lists them."""
+ALL_RELEASE_FILES: tuple[str, ...] = (
+    *RELEASE_FILES, *(f"{DOWNLOAD_DIR}/{name}" for name in DOWNLOAD_FILES))
+"""Every file of a release but its manifest: the top files, then the downloads."""
 DATASET_GRAPHS: tuple[str, ...] = (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY)
 EXAMPLES_LABEL_PREFIX = "examples-"
 SERVICE_LABEL_PREFIX = "service-"
@@ -127,10 +131,10 @@ def _up_to_date(build_dir: Path, sources: str) -> tuple[Path, Manifest] | None:
     manifest = read_manifest(release)
     if manifest is None or manifest.get("sources") != sources:
         return None
-    if tuple(manifest.get("files", ())) != RELEASE_FILES:
+    if tuple(manifest.get("files", ())) != ALL_RELEASE_FILES:
         return None
     sizes = manifest.get("bytes") or {}
-    for name in RELEASE_FILES:
+    for name in ALL_RELEASE_FILES:
         path = release / name
         if not path.is_file() or path.stat().st_size != sizes.get(name):
             return None
@@ -206,9 +210,10 @@ def _render(paths: ProjectPaths, sources: str,
         dumps=[f"{BASE}download/{RELEASE_STEM}.{ext}" for ext in RELEASE_FORMATS],
     ), VOID_LABEL_PREFIX))
     progress("describing the dataset, its examples and its service (discovery graphs)")
-    dataset_bytes = _nquads([*quads, *_discovery_quads(
+    all_quads = [*quads, *_discovery_quads(
         paths, void, {GRAPH_ASSERTED: len(data), GRAPH_INFERRED: len(inferred),
-                      GRAPH_ONTOLOGY: len(ontology)})])
+                      GRAPH_ONTOLOGY: len(ontology)})]
+    dataset_bytes = _nquads(all_quads)
     digest = hashlib.sha256(dataset_bytes).hexdigest()
     release = ordered_graph([*merged, *void])
 
@@ -219,7 +224,9 @@ def _render(paths: ProjectPaths, sources: str,
         files[name] = _serialize(release, fmt)
     files[VOID_FILE] = _serialize(void, Format.TURTLE)
     files[DATASET_FILE] = dataset_bytes
-    assert tuple(files) == RELEASE_FILES
+    progress("writing the downloads (every RDF format, gzip, SHA-256)")
+    files.update(render_downloads(all_quads))
+    assert tuple(files) == ALL_RELEASE_FILES
 
     hashes = {name: hashlib.sha256(payload).hexdigest() for name, payload in files.items()}
     manifest: Manifest = {
@@ -318,8 +325,7 @@ def canonical_triples(graph: Graph, label_prefix: str = "") -> list[Triple]:
              from_oxigraph(q.object, label_prefix)) for q in dataset]
 
 
-__all__ = ["DATASET_FILE", "DATASET_GRAPHS", "EXAMPLES_LABEL_PREFIX", "MANIFEST_FILE",
-           "RELEASE_FILES",
-           "SERVICE_LABEL_PREFIX", "VOID_LABEL_PREFIX", "BuildResult", "Manifest", "build",
-           "canonical_quads", "canonical_triples", "dataset_file", "ordered_graph",
-           "read_manifest"]
+__all__ = ["ALL_RELEASE_FILES", "DATASET_FILE", "DATASET_GRAPHS", "EXAMPLES_LABEL_PREFIX",
+           "MANIFEST_FILE", "RELEASE_FILES", "SERVICE_LABEL_PREFIX", "VOID_LABEL_PREFIX",
+           "BuildResult", "Manifest", "build", "canonical_quads", "canonical_triples",
+           "dataset_file", "ordered_graph", "read_manifest"]

@@ -264,6 +264,7 @@ def _fsync_dir(path: Path) -> None:
 def write_file(path: Path, payload: bytes) -> None:
     """Write ``payload`` durably via a temporary file and a rename: readers see the old or the
     new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as handle:
         handle.write(payload)
