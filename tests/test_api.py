@@ -31,7 +31,7 @@ from ketamine_ed_kg.examples import (
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, request
+from support.server import live_server, request
 
 KED = "https://w3id.org/ketamine-ed/resource/"
 

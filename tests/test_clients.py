@@ -18,7 +18,7 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, write_dataset
+from support.server import live_server, write_dataset
 
 EX = "http://example.org/"
 DATA = (f"@prefix ex: <{EX}> .\n"

@@ -15,10 +15,10 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
-from graph_support import one
 from ketamine_ed_kg.build import load_sources
 from ketamine_ed_kg.namespaces import CITO, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import one
 
 
 @pytest.fixture(scope="module")

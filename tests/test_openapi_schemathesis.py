@@ -50,7 +50,7 @@ from ketamine_ed_kg.namespaces import (  # noqa: E402
 )
 from ketamine_ed_kg.paths import project_paths  # noqa: E402
 from ketamine_ed_kg.server.run import LiveServer  # noqa: E402
-from test_server_support import live_server, request, write_dataset  # noqa: E402
+from support.server import live_server, request, write_dataset  # noqa: E402
 
 SEED = 20260417
 MAX_EXAMPLES = 15

@@ -270,7 +270,7 @@ from hypothesis import configuration as hypothesis_configuration  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED  # noqa: E402
-from test_server_support import GunicornServer, gunicorn_server, write_dataset  # noqa: E402
+from support.server import GunicornServer, gunicorn_server, write_dataset  # noqa: E402
 
 MAX_EXAMPLES = 1500
 

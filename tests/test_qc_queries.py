@@ -18,7 +18,7 @@ from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc
 from ketamine_ed_kg.validation_report import short
-from shape_fixture_support import FIXTURE_DIR, fixture_paths, load_fixture
+from support.shapes import FIXTURE_DIR, fixture_paths, load_fixture
 
 REQUIRED = {
     "cited-study-missing-violation", "titration-order-violation", "titration-index-violation",

@@ -38,7 +38,7 @@ from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import open_store
-from test_server_support import live_server, request
+from support.server import live_server, request
 
 EXAMPLES = load_examples(project_paths().queries_dir)
 NAMES = [e.name for e in EXAMPLES]

@@ -384,7 +384,7 @@ def test_the_tag_is_the_digest_of_the_dataset_file(tiny: ProjectPaths, tmp_path:
 
 def test_the_served_etag_derives_from_the_served_dataset(tiny: ProjectPaths) -> None:
     from ketamine_ed_kg.server.http import make_etag
-    from test_server_support import live_server, request
+    from support.server import live_server, request
 
     first = build(tiny)
     set_study(tiny, 2)

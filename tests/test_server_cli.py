@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from ketamine_ed_kg.paths import ProjectPaths
-from test_server_support import request
+from support.server import request
 
 
 def _free_port() -> int:

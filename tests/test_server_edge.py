@@ -31,7 +31,7 @@ from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.gunicorn_worker import EdgeWorker, HeadBuffer, plain_error
 from ketamine_ed_kg.server.run import LiveServer, gunicorn_options
 from ketamine_ed_kg.server.urls import base_url_for
-from test_server_support import (
+from support.server import (
     GunicornServer,
     gunicorn_server,
     live_server,

@@ -21,7 +21,7 @@ from rdflib import Graph, URIRef
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, VOID
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, request, write_dataset
+from support.server import live_server, request, write_dataset
 
 KEDO = "https://w3id.org/ketamine-ed/ontology/"
 EX = "http://example.org/"

@@ -24,7 +24,7 @@ from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.errors import loggable
 from ketamine_ed_kg.server.pool import WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import Reply, live_server, request, write_dataset
+from support.server import Reply, live_server, request, write_dataset
 
 EX = "http://example.org/"
 DATA = ("".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(50))

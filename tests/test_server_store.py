@@ -14,7 +14,7 @@ from ketamine_ed_kg.errors import BuildMissingError
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.store import RESULT_FORMATS, RowBound, dataset_version
-from test_server_support import live_server, request, write_dataset
+from support.server import live_server, request, write_dataset
 
 EX = "http://example.org/"
 

@@ -18,7 +18,7 @@ from rdflib.namespace import RDF
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, request, write_dataset
+from support.server import live_server, request, write_dataset
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

@@ -26,7 +26,7 @@ from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
 from ketamine_ed_kg.validation import load_shapes, run_shacl
-from shape_fixture_support import fixture_paths, load_fixture
+from support.shapes import fixture_paths, load_fixture
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")

@@ -1,4 +1,4 @@
-"""Tests of the shapes themselves, W3C-manifest style (see ``tests/shape_fixture_support.py``).
+"""Tests of the shapes themselves, W3C-manifest style (see ``tests/support/shapes.py``).
 
 * every fixture gives exactly its expected results (focus node, path, severity, component);
 * every constraint in ``shapes/`` is violated by at least one fixture, and exercised without
@@ -30,7 +30,7 @@ from ketamine_ed_kg.validation import (
     validate_project,
 )
 from ketamine_ed_kg.validation_report import short
-from shape_fixture_support import (
+from support.shapes import (
     PARAMETERS,
     ConstraintKey,
     Fixture,

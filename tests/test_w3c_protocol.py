@@ -22,7 +22,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import Reply, live_server, request, write_dataset
+from support.server import Reply, live_server, request, write_dataset
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")

@@ -33,7 +33,7 @@ from rdflib.namespace import RDF
 
 from ketamine_ed_kg.security import QueryInfo, QueryRejected, inspect_query
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, request, write_dataset
+from support.server import live_server, request, write_dataset
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")

@@ -24,7 +24,7 @@ from ketamine_ed_kg.validation_report import short
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
-FIXTURE_DIR = Path(__file__).parent / "shapes"
+FIXTURE_DIR = Path(__file__).parents[1] / "shapes"
 
 Key = tuple[str, str, str, str, str]
 """(focus, path, severity, component, QC query or "")."""
