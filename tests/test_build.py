@@ -1,9 +1,11 @@
 """The release build: every format round-trips, VoID is attached, and rebuilds are skipped
-when no source changed (releases, pinning and reproducibility: test_release.py)."""
+when no source changed (releases, pinning and reproducibility: test_release.py).
+
+The session's build of the real sources (``built_dataset``) is read where a test only reads;
+tests that build again (marked ``rebuild``) build their own copy of the checkout."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyoxigraph
@@ -23,20 +25,19 @@ from ketamine_ed_kg.namespaces import (
     KEDO,
     VOID,
 )
-from ketamine_ed_kg.paths import ProjectPaths, project_paths
+from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.void import DATASET_IRI
+from support.project import BuiltDataset, copy_checkout
 
 
 @pytest.fixture()
-def checkout(tmp_path: Path, paths: ProjectPaths) -> ProjectPaths:
+def checkout(tmp_path: Path, sources: ProjectPaths) -> ProjectPaths:
     """A copy of the ontology and graph in a temporary checkout, so builds do not touch ours."""
-    shutil.copytree(paths.ontology_dir, tmp_path / "ontology")
-    shutil.copytree(paths.graph_dir, tmp_path / "graph")
-    return project_paths(tmp_path)
+    return copy_checkout(sources, tmp_path)
 
 
-def test_build_writes_every_format_and_they_parse_back(checkout: ProjectPaths) -> None:
-    result = build(checkout)
+def test_build_writes_every_format_and_they_parse_back(built_dataset: BuiltDataset) -> None:
+    checkout, result = built_dataset.checkout, built_dataset.result
     assert result.rebuilt
     sizes = set()
     oxi_formats = {"ttl": pyoxigraph.RdfFormat.TURTLE, "nt": pyoxigraph.RdfFormat.N_TRIPLES,
@@ -53,8 +54,8 @@ def test_build_writes_every_format_and_they_parse_back(checkout: ProjectPaths) -
     assert len(sizes) == 1, f"formats disagree on the triple count: {sizes}"
 
 
-def test_dataset_has_three_named_graphs(checkout: ProjectPaths) -> None:
-    build(checkout)
+def test_dataset_has_three_named_graphs(built_dataset: BuiltDataset) -> None:
+    checkout = built_dataset.checkout
     quads = list(pyoxigraph.parse(path=checkout.build_dir / "dataset.nq",
                                   format=pyoxigraph.RdfFormat.N_QUADS))
     names = {q.graph_name.value for q in quads if isinstance(q.graph_name, pyoxigraph.NamedNode)}
@@ -71,8 +72,8 @@ def test_dataset_has_three_named_graphs(checkout: ProjectPaths) -> None:
     assert all(isinstance(q.graph_name, pyoxigraph.NamedNode) for q in quads)
 
 
-def test_void_counts_the_triples(checkout: ProjectPaths) -> None:
-    build(checkout)
+def test_void_counts_the_triples(built_dataset: BuiltDataset) -> None:
+    checkout = built_dataset.checkout
     graph = Graph().parse(checkout.build_dir / "void.ttl")
     merged = Graph().parse(checkout.build_dir / f"{RELEASE_STEM}.nt", format="nt")
     void_triples = len(graph)
@@ -81,6 +82,7 @@ def test_void_counts_the_triples(checkout: ProjectPaths) -> None:
     assert int(stated) == len(merged) - void_triples
 
 
+@pytest.mark.rebuild
 def test_build_is_skipped_when_nothing_changed_and_redone_when_a_file_changes(
     checkout: ProjectPaths,
 ) -> None:
@@ -119,6 +121,7 @@ def test_inference_closes_classes_properties_and_symmetry() -> None:
     assert not any(t in g for t in out), "inferred graph must hold only new triples"
 
 
+@pytest.mark.rebuild
 def test_cli_build_and_stats(checkout: ProjectPaths) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["--root", str(checkout.root), "build"])
@@ -146,6 +149,7 @@ def test_cli_reports_a_turtle_syntax_error_with_file_and_line(
     assert ":4" in err or "line 4" in err
 
 
+@pytest.mark.rebuild
 def test_a_half_written_manifest_means_rebuild(checkout: ProjectPaths) -> None:
     from ketamine_ed_kg.build import read_manifest
 

@@ -18,7 +18,7 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.server.run import LiveServer
-from support.server import live_server, write_dataset
+from support.server import waitress_server, write_dataset
 
 EX = "http://example.org/"
 DATA = (f"@prefix ex: <{EX}> .\n"
@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                          ox.RdfFormat.N_TRIPLES),
         GRAPH_ONTOLOGY: (f"<{EX}label> <{EX}kind> <{EX}Annotation> .", ox.RdfFormat.N_TRIPLES),
     })
-    with live_server(dataset) as srv:
+    with waitress_server(dataset) as srv:
         yield srv
 
 

@@ -18,9 +18,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.build import load_sources
 from ketamine_ed_kg.namespaces import KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths
+from support.project import Curated
 
 
 def fold(text: str) -> str:
@@ -28,8 +27,8 @@ def fold(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
-    return load_sources(paths)[1]
+def data(curated: Curated) -> Graph:
+    return curated.data
 
 
 def test_every_journal_name_is_printed_by_a_seed(data: Graph, shared_dir: Path) -> None:

@@ -26,9 +26,8 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.build import load_sources
 from ketamine_ed_kg.namespaces import KEDO
-from ketamine_ed_kg.paths import ProjectPaths
+from support.project import Curated
 
 # A number: digits with optional decimal or thousands separators ("0.5", "24,9", "11,808"), or a
 # ClinicalTrials.gov identifier. A digit right after a letter, a point or a comma is not the
@@ -100,8 +99,8 @@ def spans(text: str, needle: str) -> list[tuple[int, int]]:
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
-    return load_sources(paths)[1]
+def data(curated: Curated) -> Graph:
+    return curated.data
 
 
 @pytest.fixture(scope="module")

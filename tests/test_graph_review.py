@@ -14,9 +14,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS
 
-from ketamine_ed_kg.build import load_sources
 from ketamine_ed_kg.namespaces import KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths
+from support.project import Curated
 
 SOURCE_003 = "003_d45dc2f78d13051a.txt"
 
@@ -28,12 +27,11 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
+def data(curated: Curated) -> Graph:
     """The asserted graph, with the ontology's class hierarchy so that typed queries work."""
-    ontology, asserted = load_sources(paths)
     merged = Graph()
-    merged += ontology
-    merged += asserted
+    merged += curated.ontology
+    merged += curated.data
     return merged
 
 

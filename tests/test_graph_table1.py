@@ -19,10 +19,10 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from ketamine_ed_kg.build import load_sources
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import DCTERMS, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
+from support.project import Curated
 
 STUDIES = (
     "mills-1998",
@@ -37,9 +37,9 @@ D = Decimal
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
+def data(curated: Curated) -> Graph:
     """The asserted graph, every curated file merged."""
-    return load_sources(paths)[1]
+    return curated.data
 
 
 def one(graph: Graph, subject: Node, prop: URIRef) -> Node:
@@ -128,8 +128,8 @@ def subgroup_sizes(graph: Graph, group: URIRef) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("slug", STUDIES)
-def test_each_study_file_parses_alone_and_backs_its_nodes(paths: ProjectPaths, slug: str) -> None:
-    graph = parse_file(paths.graph_dir / "studies" / f"{slug}.ttl")
+def test_each_study_file_parses_alone_and_backs_its_nodes(sources: ProjectPaths, slug: str) -> None:
+    graph = parse_file(sources.graph_dir / "studies" / f"{slug}.ttl")
     study = KED[slug]
     assert (study, RDF.type, KEDO.HumanStudy) in graph
     about = set(graph.objects(None, KEDO.about))
@@ -162,9 +162,10 @@ STUDY_FACTS = [
 ]
 
 
-@pytest.mark.parametrize(("slug", "design", "ref", "year", "sources"), STUDY_FACTS)
+@pytest.mark.parametrize(("slug", "design", "ref", "year", "described_by"), STUDY_FACTS)
 def test_study_design_reference_year_and_sources(
-    data: Graph, slug: str, design: URIRef, ref: str | None, year: str | None, sources: set[str]
+    data: Graph, slug: str, design: URIRef, ref: str | None, year: str | None,
+    described_by: set[str],
 ) -> None:
     study = KED[slug]
     assert one(data, study, KEDO.hasDesign) == design
@@ -173,7 +174,7 @@ def test_study_design_reference_year_and_sources(
     years = [str(y) for y in data.objects(study, KEDO.publicationYear)]
     assert years == ([year] if year else []), "a year no source gives must not appear"
     described = {str(s).rsplit("-", 1)[1] for s in data.objects(study, KEDO.describedIn)}
-    assert described == sources
+    assert described == described_by
     assert one(data, study, KEDO.firstAuthor) == Literal(slug.split("-")[0].capitalize())
 
 

@@ -50,7 +50,7 @@ from ketamine_ed_kg.namespaces import (  # noqa: E402
 )
 from ketamine_ed_kg.paths import project_paths  # noqa: E402
 from ketamine_ed_kg.server.run import LiveServer  # noqa: E402
-from support.server import live_server, request, write_dataset  # noqa: E402
+from support.server import request, waitress_server, write_dataset  # noqa: E402
 
 SEED = 20260417
 MAX_EXAMPLES = 15
@@ -102,7 +102,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         GRAPH_INFERRED: (INFERRED, ox.RdfFormat.TURTLE),
         GRAPH_ONTOLOGY: (ONTOLOGY, ox.RdfFormat.TURTLE),
     })
-    with live_server(dataset, deadline=10, workers=2, threads=8) as server:
+    with waitress_server(dataset, deadline=10, workers=2, threads=8) as server:
         yield server
 
 

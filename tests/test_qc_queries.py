@@ -18,6 +18,7 @@ from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc
 from ketamine_ed_kg.validation_report import short
+from support.project import Curated
 from support.shapes import FIXTURE_DIR, fixture_paths, load_fixture
 
 REQUIRED = {
@@ -28,13 +29,13 @@ REQUIRED = {
 
 
 @pytest.fixture(scope="module")
-def queries(paths: ProjectPaths) -> dict[str, QcQuery]:
-    return {q.name: q for q in load_qc_queries(paths.queries_dir / "qc")}
+def queries(qc_queries: tuple[QcQuery, ...]) -> dict[str, QcQuery]:
+    return {q.name: q for q in qc_queries}
 
 
 @pytest.fixture(scope="module")
-def ontology(paths: ProjectPaths) -> Graph:
-    return parse_file(paths.ontology_file)
+def ontology(curated: Curated) -> Graph:
+    return curated.ontology
 
 
 def _rows(query: QcQuery, data: Graph, ontology: Graph) -> list[str]:
@@ -154,10 +155,10 @@ def test_declared_terms_pass_and_misspelt_ones_fail(
 
 
 def test_the_curated_graph_passes_every_query(
-    paths: ProjectPaths, queries: dict[str, QcQuery], ontology: Graph
+    sources: ProjectPaths, queries: dict[str, QcQuery], ontology: Graph
 ) -> None:
     data = Graph()
-    for file in paths.graph_files():
+    for file in sources.graph_files():
         parse_file(file, data)
     rows = run_qc(data + ontology, list(queries.values()))
     assert [(short(r.focus), short(r.source_shape)) for r in rows] == []

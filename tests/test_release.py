@@ -2,8 +2,9 @@
 (``resolve_release``, ``serve``), the ETag as the digest of the served data, and pruning.
 
 Most tests build a tiny checkout (an ontology with OWL blank-node structure and one study with
-a structured value) so that a build takes milliseconds; the reproducibility test builds the
-project's real sources twice, once in another process with another hash seed.
+a structured value) so that a build takes milliseconds; the reproducibility test compares the
+session's build of the project's real sources with a build in another process with another
+hash seed.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ketamine_ed_kg.release import (
     release_digest,
     resolve_release,
 )
+from support.project import BuiltDataset, copy_checkout
 
 ONTOLOGY = """\
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
@@ -67,8 +69,8 @@ def tiny_checkout(root: Path, n: int = 1) -> ProjectPaths:
     return project_paths(root)
 
 
-def set_study(paths: ProjectPaths, n: int) -> None:
-    target = paths.graph_dir / "studies" / "study-1.ttl"
+def set_study(checkout: ProjectPaths, n: int) -> None:
+    target = checkout.graph_dir / "studies" / "study-1.ttl"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(study(n), encoding="utf-8")
 
@@ -123,20 +125,17 @@ def other_seed() -> str:
     return str(int(mine) + 1) if mine.isdigit() else "1"
 
 
+@pytest.mark.rebuild
 def test_two_builds_of_the_same_sources_give_identical_bytes(
-    tmp_path: Path, paths: ProjectPaths,
+    tmp_path: Path, sources: ProjectPaths, built_dataset: BuiltDataset,
 ) -> None:
-    """The real sources, built here and in another process with another hash seed (set
-    iteration order differs), give the same bytes in every release file."""
-    checkouts = []
-    for name in ("one", "two"):
-        root = tmp_path / name
-        shutil.copytree(paths.ontology_dir, root / "ontology")
-        shutil.copytree(paths.graph_dir, root / "graph")
-        checkouts.append(project_paths(root))
-    first = build(checkouts[0])
+    """The real sources, built in this process (the session's build) and in another process
+    with another hash seed (set iteration order differs), give the same bytes in every release
+    file."""
+    first = built_dataset.result
+    other = copy_checkout(sources, tmp_path / "other")
     child = subprocess.run(
-        [sys.executable, "-c", BUILD_IN_CHILD, str(checkouts[1].root)], capture_output=True,
+        [sys.executable, "-c", BUILD_IN_CHILD, str(other.root)], capture_output=True,
         text=True, env=child_env(PYTHONHASHSEED=other_seed()), check=False)
     assert child.returncode == 0, child.stderr
     second = Path(child.stdout.strip().splitlines()[-1])
@@ -150,9 +149,9 @@ def test_two_builds_of_the_same_sources_give_identical_bytes(
     # The test means something only if there are blank nodes to label.
     assert b"_:c14n" in (first.release / DATASET_FILE).read_bytes()
     # A forced rebuild reuses the release, keeping its manifest (and its build time).
-    again = build(checkouts[0], force=True)
-    assert again.rebuilt and again.release == first.release
-    assert read_manifest(first.release) == one
+    again = build(other, force=True)
+    assert again.rebuilt and again.release == second
+    assert read_manifest(second) == two
 
 
 def test_blank_nodes_get_canonical_labels_and_the_build_time_stays_out_of_the_digest(
@@ -384,14 +383,14 @@ def test_the_tag_is_the_digest_of_the_dataset_file(tiny: ProjectPaths, tmp_path:
 
 def test_the_served_etag_derives_from_the_served_dataset(tiny: ProjectPaths) -> None:
     from ketamine_ed_kg.server.http import make_etag
-    from support.server import live_server, request
+    from support.server import request, waitress_server
 
     first = build(tiny)
     set_study(tiny, 2)
     second = build(tiny)
     for served, result in ((tiny.build_dir / DATASET_FILE, second),
                            (first.release / DATASET_FILE, first)):
-        with live_server(served, workers=1) as srv:
+        with waitress_server(served, workers=1) as srv:
             reply = request(srv.base + "/download/ketamine-ed-kg.nq")
             assert reply.status == 200
             etag = (reply.header("etag") or "").strip('"')

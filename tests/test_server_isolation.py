@@ -25,7 +25,7 @@ from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.pool import WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import Job, QueryError
-from support.server import gunicorn_server, live_server, request, write_dataset
+from support.server import gunicorn_server, request, waitress_server, write_dataset
 
 EX = "http://example.org/"
 DATA = "".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(200))
@@ -144,7 +144,7 @@ def test_without_seccomp_the_service_refuses_to_start(
 # --- healing ------------------------------------------------------------------------
 
 def test_killed_idle_worker_is_replaced_before_the_next_client(dataset: Path) -> None:
-    with live_server(dataset, workers=2) as server:
+    with waitress_server(dataset, workers=2) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         for pid in pool.worker_pids():
@@ -156,7 +156,7 @@ def test_killed_idle_worker_is_replaced_before_the_next_client(dataset: Path) ->
 
 
 def test_killed_zygote_is_replaced(dataset: Path) -> None:
-    with live_server(dataset, workers=2) as server:
+    with waitress_server(dataset, workers=2) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         os.kill(pool.zygote_pid(), signal.SIGKILL)
@@ -169,7 +169,7 @@ def test_killed_zygote_is_replaced(dataset: Path) -> None:
 
 
 def test_worker_killed_mid_query_gives_503_and_is_replaced(dataset: Path) -> None:
-    with live_server(dataset, workers=2, deadline=60) as server:
+    with waitress_server(dataset, workers=2, deadline=60) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         replies: list[int] = []
@@ -192,7 +192,7 @@ def test_worker_killed_mid_query_gives_503_and_is_replaced(dataset: Path) -> Non
 def test_memory_cap_stops_a_query_with_a_clear_error(dataset: Path) -> None:
     query = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c OPTIONAL { ?d ?e ?f "
              "OPTIONAL { ?g ?h ?i OPTIONAL { ?j ?k ?l } } } }")
-    with live_server(dataset, max_query_memory=200 << 20, deadline=120) as server:
+    with waitress_server(dataset, max_query_memory=200 << 20, deadline=120) as server:
         reply = request(f"{server.endpoint}?" + urlencode({"query": query}))
         assert reply.status == 503, reply.text
         assert "max_query_memory" in reply.text
@@ -202,7 +202,7 @@ def test_memory_cap_stops_a_query_with_a_clear_error(dataset: Path) -> None:
 
 
 def test_per_client_limit(dataset: Path) -> None:
-    with live_server(dataset, per_client_queries=1, deadline=60, workers=3) as server:
+    with waitress_server(dataset, per_client_queries=1, deadline=60, workers=3) as server:
         url = f"{server.endpoint}?" + urlencode({"query": RUNAWAY, "timeout": "5"})
         first: list[int] = []
         thread = threading.Thread(target=lambda: first.append(
@@ -220,7 +220,7 @@ def test_per_client_limit(dataset: Path) -> None:
 
 
 def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
-    with live_server(dataset, deadline=120) as server:
+    with waitress_server(dataset, deadline=120) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         kills = pool.stats()["kills"]

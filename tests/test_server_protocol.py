@@ -21,7 +21,7 @@ from rdflib import Graph, URIRef
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, VOID
 from ketamine_ed_kg.server.run import LiveServer
-from support.server import live_server, request, write_dataset
+from support.server import request, waitress_server, write_dataset
 
 KEDO = "https://w3id.org/ketamine-ed/ontology/"
 EX = "http://example.org/"
@@ -48,7 +48,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(dataset: Path) -> Iterator[LiveServer]:
-    with live_server(dataset, row_cap=100, max_request_bytes=20_000, deadline=20) as srv:
+    with waitress_server(dataset, row_cap=100, max_request_bytes=20_000, deadline=20) as srv:
         yield srv
 
 
@@ -381,7 +381,7 @@ CROSS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k
 
 
 def test_deadline_stops_the_query_while_others_are_served(dataset: Path) -> None:
-    with live_server(dataset, deadline=3, workers=2) as srv:
+    with waitress_server(dataset, deadline=3, workers=2) as srv:
         pool = srv.app.extensions["ketamine_ed_kg"].service
         outcome: dict[str, object] = {}
 
@@ -425,7 +425,7 @@ def test_request_may_lower_the_deadline(server: LiveServer) -> None:
 def test_busy_pool_is_a_503(dataset: Path) -> None:
     """One worker, held by a long query: a second query cannot get a worker before its
     deadline and is told so (not queued forever)."""
-    with live_server(dataset, deadline=30, workers=1) as srv:
+    with waitress_server(dataset, deadline=30, workers=1) as srv:
         outcome: dict[str, int] = {}
 
         def slow() -> None:
@@ -448,7 +448,7 @@ def test_deadline_mid_stream_cuts_the_connection(dataset: Path) -> None:
     whole one."""
     import http.client
 
-    with live_server(dataset, deadline=30, row_cap=0) as srv:
+    with waitress_server(dataset, deadline=30, row_cap=0) as srv:
         query = urlencode({"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
                            "timeout": "1", "format": "tsv"})
         conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)

@@ -24,7 +24,7 @@ from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.errors import loggable
 from ketamine_ed_kg.server.pool import WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
-from support.server import Reply, live_server, request, write_dataset
+from support.server import Reply, request, waitress_server, write_dataset
 
 EX = "http://example.org/"
 DATA = ("".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(50))
@@ -36,7 +36,7 @@ DATA = ("".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(50))
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     dataset = write_dataset(tmp_path_factory.mktemp("repro") / "dataset.nq",
                             {EX + "g": (DATA, ox.RdfFormat.N_TRIPLES)})
-    with live_server(dataset, deadline=20, workers=2) as srv:
+    with waitress_server(dataset, deadline=20, workers=2) as srv:
         yield srv
 
 
@@ -143,7 +143,7 @@ def test_9_order_by_over_mixed_literals_is_answered_in_order(
                     for i, value in enumerate(integers + strings))
     dataset = write_dataset(tmp_path_factory.mktemp("repro9") / "dataset.nq",
                             {EX + "g": (mixed, ox.RdfFormat.N_TRIPLES)})
-    with live_server(dataset, workers=2) as srv:
+    with waitress_server(dataset, workers=2) as srv:
         pool = pool_of(srv)
         workers = pool.worker_pids()
         reply = get(srv, "SELECT ?o WHERE { ?s ?p ?o } ORDER BY ?o", format="csv")

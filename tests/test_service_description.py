@@ -18,7 +18,7 @@ from rdflib.namespace import RDF
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.server.run import LiveServer
-from support.server import live_server, request, write_dataset
+from support.server import request, waitress_server, write_dataset
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -42,7 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     dataset = write_dataset(tmp_path_factory.mktemp("sd") / "d.nq", {
         g: (triple, ox.RdfFormat.N_TRIPLES)
         for g in (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY)})
-    with live_server(dataset) as srv:
+    with waitress_server(dataset) as srv:
         yield srv
 
 

@@ -17,34 +17,31 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from ketamine_ed_kg.errors import ReasonerUnavailableError
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths, project_paths
-from ketamine_ed_kg.reasoning import ReasoningResult, java_executable, reason
+from ketamine_ed_kg.paths import ProjectPaths
+from ketamine_ed_kg.reasoning import ReasoningResult, reason
 from ketamine_ed_kg.validation import ValidationOutcome, validate_project
+from support.project import VALIDATION_SOURCES, copy_checkout
 
 SLUG = "example-2099"
 TEMPLATE_NAME = "study-template.ttl"
 
 
 @pytest.fixture(scope="module")
-def template_file(paths: ProjectPaths) -> Path:
-    return paths.root / "docs" / TEMPLATE_NAME
+def template_file(sources: ProjectPaths) -> Path:
+    return sources.root / "docs" / TEMPLATE_NAME
 
 
 @pytest.fixture(scope="module")
 def checkout(
-    tmp_path_factory: pytest.TempPathFactory, paths: ProjectPaths, template_file: Path
+    tmp_path_factory: pytest.TempPathFactory, sources: ProjectPaths, template_file: Path
 ) -> ProjectPaths:
     """Ontology, shapes, QC queries and the real graph, plus the template as a study file."""
-    root = tmp_path_factory.mktemp("template-checkout")
-    shutil.copytree(paths.ontology_dir, root / "ontology")
-    shutil.copytree(paths.shapes_dir, root / "shapes")
-    shutil.copytree(paths.queries_dir / "qc", root / "queries" / "qc")
-    shutil.copytree(paths.graph_dir, root / "graph")
-    shutil.copyfile(template_file, root / "graph" / "studies" / f"{SLUG}.ttl")
-    return project_paths(root)
+    checkout = copy_checkout(sources, tmp_path_factory.mktemp("template-checkout"),
+                             (*VALIDATION_SOURCES, "graph"))
+    shutil.copyfile(template_file, checkout.graph_dir / "studies" / f"{SLUG}.ttl")
+    return checkout
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +61,8 @@ def validation(checkout: ProjectPaths, study_file: Path) -> ValidationOutcome:
 
 
 @pytest.fixture(scope="module")
-def reasoned(checkout: ProjectPaths) -> ReasoningResult:
+def reasoned(checkout: ProjectPaths, java: str) -> ReasoningResult:
     """One HermiT run over ontology + graph + template, shared by the reasoning tests."""
-    try:
-        java_executable()
-    except ReasonerUnavailableError as exc:
-        pytest.skip(f"HermiT cannot run here: {exc}")
     return reason(checkout, include_data=True)
 
 

@@ -22,7 +22,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
 from ketamine_ed_kg.server.run import LiveServer
-from support.server import Reply, live_server, request, write_dataset
+from support.server import Reply, request, waitress_server, write_dataset
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
@@ -50,7 +50,8 @@ def server(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     graphs = {f"http://kasei.us/2009/09/sparql/data/data{i}.rdf":
               (folder / f"data{i}.nt", ox.RdfFormat.N_TRIPLES) for i in (1, 2, 3)}
     dataset = write_dataset(tmp_path_factory.mktemp("w3c-protocol") / "data.nq", graphs)
-    with live_server(dataset, allowed_graph_prefixes=(DATA0,), union_default_graph=False) as srv:
+    with waitress_server(dataset, allowed_graph_prefixes=(DATA0,),
+                         union_default_graph=False) as srv:
         yield srv
 
 

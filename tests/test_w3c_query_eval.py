@@ -33,7 +33,7 @@ from rdflib.namespace import RDF
 
 from ketamine_ed_kg.security import QueryInfo, QueryRejected, inspect_query
 from ketamine_ed_kg.server.run import LiveServer
-from support.server import live_server, request, write_dataset
+from support.server import request, waitress_server, write_dataset
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
@@ -311,8 +311,8 @@ def server(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             files.update(case.data, case.graph_data, _from_files(case))
     graphs = {p.as_uri(): (p, RDF_EXT[p.suffix]) for p in sorted(files)}
     dataset = write_dataset(tmp_path_factory.mktemp("w3c-query") / "suite.nq", graphs)
-    with live_server(dataset, union_default_graph=False, deadline=20, workers=2,
-                     allowed_graph_prefixes=("urn:x-ked-test:", "http:", "https:", "file:",
+    with waitress_server(dataset, union_default_graph=False, deadline=20, workers=2,
+                         allowed_graph_prefixes=("urn:x-ked-test:", "http:", "https:", "file:",
                                              "tag:")) as srv:
         yield srv
 

@@ -45,7 +45,7 @@ def write_dataset(target: Path, graphs: Mapping[str, tuple[str | bytes | Path, o
 
 
 @contextmanager
-def live_server(dataset: Path, **overrides: Any) -> Iterator[LiveServer]:
+def waitress_server(dataset: Path, **overrides: Any) -> Iterator[LiveServer]:
     """A real waitress server over ``create_app`` for ``dataset``; stopped afterwards."""
     settings: dict[str, Any] = {"dataset": dataset, "workers": 2, "threads": 8}
     settings.update(overrides)
@@ -170,5 +170,5 @@ def gunicorn_server(dataset: Path, log: Path, env: Mapping[str, str] | None = No
             proc.stdout.close()
 
 
-__all__ = ["GunicornServer", "Reply", "free_port", "gunicorn_server", "live_server", "request",
+__all__ = ["GunicornServer", "Reply", "free_port", "gunicorn_server", "request", "waitress_server",
            "write_dataset"]
