@@ -49,6 +49,12 @@ def one(graph: Graph, subject: Node, prop: URIRef) -> Node:
     return values[0]
 
 
+def integer(node: Node | None) -> int:
+    """An integer literal's value."""
+    assert isinstance(node, Literal), f"not a literal: {node!r}"
+    return int(node)
+
+
 def num(graph: Graph, subject: Node, prop: URIRef) -> Decimal:
     """A numeric value as a Decimal (exact, so 0.1 + 0.2 issues cannot hide a typo)."""
     value = one(graph, subject, prop)
@@ -108,7 +114,7 @@ def titration(graph: Graph, regimen: Node) -> list[tuple[int, Decimal, Decimal |
     for step in graph.objects(regimen, KEDO.hasTitrationStep):
         upper = graph.value(step, KEDO.doseValueMax)
         steps.append((
-            int(one(graph, step, KEDO.stepIndex)),  # type: ignore[call-overload]
+            integer(one(graph, step, KEDO.stepIndex)),
             num(graph, step, KEDO.doseValue),
             D(str(upper)) if upper is not None else None,
             one(graph, step, KEDO.doseUnit),
@@ -119,7 +125,7 @@ def titration(graph: Graph, regimen: Node) -> list[tuple[int, Decimal, Decimal |
 def subgroup_sizes(graph: Graph, group: URIRef) -> dict[str, int]:
     """Subgroup IRI suffix -> sample size, for every subgroup of ``group``."""
     return {
-        str(s).rsplit("-subgroup-", 1)[1]: int(one(graph, s, KEDO.sampleSize))  # type: ignore[call-overload]
+        str(s).rsplit("-subgroup-", 1)[1]: integer(one(graph, s, KEDO.sampleSize))
         for s in graph.subjects(KEDO.subgroupOf, group)
     }
 
@@ -338,7 +344,7 @@ def test_dechant_patient_and_regimen(data: Graph) -> None:
 
 def test_dechant_suicidality_course_in_order(data: Graph) -> None:
     timeline = sorted(
-        (int(o_order), data.value(o, KEDO.responseCategory), data.value(o, KEDO.direction))  # type: ignore[call-overload]
+        (integer(o_order), data.value(o, KEDO.responseCategory), data.value(o, KEDO.direction))
         for o in data.objects(KED["dechant-undated"], KEDO.hasOutcome)
         if data.value(o, KEDO.construct) == KEDO.Suicidality
         and (o_order := data.value(o, KEDO.timePointOrder)) is not None
@@ -394,7 +400,7 @@ def test_ragnhildstveit_kap_regimen_and_session_steps(data: Graph) -> None:
         if not str(step).startswith(str(KED["ragnhildstveit-2021-"])):
             continue
         kinds = types_of(data, step, KEDO.stepKind)
-        steps.append((int(one(data, step, KEDO.stepIndex)),  # type: ignore[call-overload]
+        steps.append((integer(one(data, step, KEDO.stepIndex)),
                       kinds & {KEDO.PreparatoryPsychotherapy, KEDO.KetamineDosingSession,
                                KEDO.IntegrationPsychotherapy},
                       quantity(data, one(data, step, KEDO.duration))))

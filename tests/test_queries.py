@@ -58,7 +58,9 @@ def _embedded_answer(store: ox.Store, query: str) -> Answer:
     if isinstance(result, ox.QueryBoolean):
         return Answer(boolean=bool(result))
     assert isinstance(result, ox.QuerySolutions)
-    return answer_from_json(json.loads(result.serialize(format=ox.QueryResultsFormat.JSON)))
+    body = result.serialize(format=ox.QueryResultsFormat.JSON)
+    assert body is not None
+    return answer_from_json(json.loads(body))
 
 
 def _expected(example: Example) -> Answer:

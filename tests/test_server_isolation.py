@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -87,10 +87,10 @@ def state_of(server: LiveServer) -> ServiceState:
     return found
 
 
-def wait_for(condition: object, what: str) -> None:
-    """Poll ``condition`` (a callable) for up to a minute; fail naming ``what``."""
+def wait_for(condition: Callable[[], object], what: str) -> None:
+    """Poll ``condition`` for up to a minute; fail naming ``what``."""
     for _ in range(600):
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.1)
     pytest.fail(f"never happened: {what}")
@@ -196,7 +196,7 @@ def test_memory_cap_stops_a_query_with_a_clear_error(dataset: Path) -> None:
         reply = request(f"{server.endpoint}?" + urlencode({"query": query}))
         assert reply.status == 503, reply.text
         assert "max_query_memory" in reply.text
-        assert reply.header("content-type").startswith("text/plain")
+        assert (reply.header("content-type") or "").startswith("text/plain")
         again = request(f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"}))
         assert again.status == 200
 

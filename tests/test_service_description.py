@@ -50,8 +50,9 @@ def _manifest_names(shared: Path) -> list[str]:
     path = shared / "conformance/sparql11/service-description/manifest.ttl"
     graph = Graph().parse(path, format="turtle", publicID=path.as_uri())
     head = graph.value(URIRef(path.as_uri()), MF.entries)
+    assert head is not None, f"{path}: no mf:entries"
     return [str(t).rsplit("#", 1)[-1] for t in Collection(graph, head)
-            if graph.value(URIRef(t), RDF.type) == MF.ServiceDescriptionTest]
+            if graph.value(t, RDF.type) == MF.ServiceDescriptionTest]
 
 
 def _fetch(server: LiveServer, accept: str | None) -> tuple[Graph, str]:

@@ -54,7 +54,8 @@ def _entries(manifest: Path, seen: set[Path] | None = None) -> Iterator[tuple[Gr
             yield graph, entry, manifest
 
 
-def _load(iri: Node) -> Graph:
+def _load(iri: Node | None) -> Graph:
+    assert iri is not None, "a test action without its data or shapes graph"
     path = Path(str(iri).removeprefix("file://"))
     graph = Graph()
     graph.parse(path, format="turtle", publicID=path.as_uri())
@@ -92,8 +93,8 @@ def _clean(source: Graph, report: Node, keep_messages: bool) -> Graph:
 
 def _w3c_outcome(graph: Graph, entry: Node, engine: str = "ours") -> bool:
     action = graph.value(entry, MF.action)
-    data = _load(graph.value(action, SHT.dataGraph))  # type: ignore[arg-type]
-    shapes = _load(graph.value(action, SHT.shapesGraph))  # type: ignore[arg-type]
+    data = _load(graph.value(action, SHT.dataGraph))
+    shapes = _load(graph.value(action, SHT.shapesGraph))
     expected_node = graph.value(entry, MF.result)
     if expected_node == SHT.Failure:
         try:
@@ -241,10 +242,11 @@ def _byte_length_extras(shapes: Graph, data: Graph) -> Results:
     extras = set()
     for shape in shapes.subjects(SH.maxLength, None):
         path = shapes.value(shape, SH.path)
-        limit = int(shapes.value(shape, SH.maxLength))  # type: ignore[arg-type]
-        for subject, value in data.subject_objects(path):  # type: ignore[arg-type]
+        limit = shapes.value(shape, SH.maxLength)
+        assert isinstance(limit, Literal)
+        for subject, value in data.subject_objects(path):
             text = str(value)
-            if len(text) <= limit < len(text.encode("utf-8")):
+            if len(text) <= int(limit) < len(text.encode("utf-8")):
                 extras.add((str(subject), str(SH.MaxLengthConstraintComponent), "Violation"))
     return extras
 

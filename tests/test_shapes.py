@@ -154,8 +154,9 @@ def _first_step(shapes: Graph, path: Node, inverse: bool = False) -> set[tuple[N
     """The first properties a path follows, each with whether it is followed backwards."""
     if isinstance(path, URIRef):
         return {(path, inverse)}
-    if shapes.value(path, RDF.first) is not None:
-        return _first_step(shapes, shapes.value(path, RDF.first), inverse)  # type: ignore[arg-type]
+    first = shapes.value(path, RDF.first)
+    if first is not None:
+        return _first_step(shapes, first, inverse)
     inverted = shapes.value(path, SH.inversePath)
     if inverted is not None:
         return _first_step(shapes, inverted, not inverse)
@@ -167,7 +168,7 @@ def _first_step(shapes: Graph, path: Node, inverse: bool = False) -> set[tuple[N
 
 def _has(graph: Graph, focus: Node, step: tuple[Node, bool]) -> bool:
     prop, inverse = step
-    return ((None, prop, focus) if inverse else (focus, prop, None)) in graph  # type: ignore[operator]
+    return ((None, prop, focus) if inverse else (focus, prop, None)) in graph
 
 
 def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[ConstraintKey]:
@@ -181,7 +182,9 @@ def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[
                 if (node_shape, parameter, None) in shapes:
                     yield (short(node_shape), short(component), "")
             for prop in shapes.objects(node_shape, SH.property):
-                steps = _first_step(shapes, shapes.value(prop, SH.path))  # type: ignore[arg-type]
+                path = shapes.value(prop, SH.path)
+                assert path is not None, f"{node_shape}: a property shape without sh:path"
+                steps = _first_step(shapes, path)
                 if any(_has(graph, f, step) for f in focus for step in steps):
                     name = property_shape_id(shapes, prop)
                     for parameter, component in PARAMETERS.items():

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, Literal
 from rdflib.namespace import RDF
 
 from ketamine_ed_kg.cli import main
@@ -242,7 +242,8 @@ def test_machine_readable_report(
     else:
         report.parse(out_file, format=fmt)
     (node,) = report.subjects(RDF.type, SH.ValidationReport)
-    assert report.value(node, SH.conforms).toPython() is False  # type: ignore[union-attr]
+    conforms = report.value(node, SH.conforms)
+    assert isinstance(conforms, Literal) and conforms.toPython() is False
     results = list(report.objects(node, SH.result))
     # The misspelt route (shape), the same term (QC) and the undated Dechant note.
     assert len(results) == 3

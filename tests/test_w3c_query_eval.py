@@ -107,11 +107,14 @@ def load_cases(root: Path) -> list[Case]:
     for umbrella in UMBRELLAS:
         top = root / umbrella
         graph = Graph().parse(top, format="turtle", publicID=top.as_uri())
-        subs += list(Collection(graph, graph.value(URIRef(top.as_uri()), MF.include)))
+        included = graph.value(URIRef(top.as_uri()), MF.include)
+        assert included is not None, f"{top}: no mf:include"
+        subs += list(Collection(graph, included))
     for sub in subs:
         path = _path(sub)
         g = Graph().parse(path, format="turtle", publicID=path.as_uri())
         entries = g.value(URIRef(path.as_uri()), MF.entries)
+        assert entries is not None, f"{path}: no mf:entries"
         for test in Collection(g, entries):
             kind = str(g.value(test, RDF.type)).rsplit("#", 1)[-1]
             action = g.value(test, MF.action)

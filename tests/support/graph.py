@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
+from rdflib.query import ResultRow
+from rdflib.term import Identifier
 
 
 def one(graph: Graph, subject: Any, predicate: URIRef) -> Any:
@@ -13,3 +15,13 @@ def one(graph: Graph, subject: Any, predicate: URIRef) -> Any:
     assert len(values) == 1, f"{subject} has {len(values)} values for {predicate}"
     value = values[0]
     return value.toPython() if isinstance(value, Literal) else value
+
+
+def select(graph: Graph, query: str, **bindings: Identifier) -> list[ResultRow]:
+    """The rows of the SELECT ``query`` on ``graph``, its variables bound by ``bindings``
+    (rdflib types a query's results as rows, booleans or triples; a SELECT gives rows)."""
+    rows: list[ResultRow] = []
+    for row in graph.query(query, initBindings=bindings):
+        assert isinstance(row, ResultRow), f"not a row of a SELECT: {row!r}"
+        rows.append(row)
+    return rows

@@ -79,6 +79,8 @@ def request(url: str, method: str = "GET", body: bytes | str | None = None,
             headers: Mapping[str, str] | None = None, timeout: float = 120) -> Reply:
     """Send exactly this request (no client-side magic) and read the whole response."""
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url!r}")
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     payload = body.encode("utf-8") if isinstance(body, str) else body

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
@@ -88,7 +88,7 @@ def load_fixture(path: Path) -> Fixture:
     assert graph.value(action, SHT.dataGraph) == URIRef(path.as_uri()), f"{path.name}: dataGraph <>"
     report = graph.value(test, MF.result)
     conforms_literal = graph.value(report, SH.conforms)
-    assert conforms_literal is not None, f"{path.name}: mf:result needs sh:conforms"
+    assert isinstance(conforms_literal, Literal), f"{path.name}: mf:result needs sh:conforms"
     expected = set()
     for result in graph.objects(report, SH.result):
         focus = graph.value(result, SH.focusNode)
