@@ -17,6 +17,10 @@ Fixtures (session-scoped unless said otherwise):
   ``gunicorn_server`` over a dataset written with ``write_dataset``.
 * ``java``: the Java runtime HermiT needs; tests that ask for it skip where there is none.
 
+Every test that asks for ``java`` (directly or through another fixture) is marked ``hermit``,
+and every test that asks for ``shared_dir`` is marked ``shared``. The other markers
+(pyproject.toml) are set in the test modules; ``make test-fast`` deselects the slow ones.
+
 Hypothesis (used by the fuzz and schemathesis tests) keeps its storage directory in a private
 temporary folder for the whole run, never in ``./.hypothesis``.
 
@@ -101,10 +105,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Whatever needs Java runs HermiT: mark it where the need is declared, once.
+    # Mark where the need is declared, once: whatever asks for Java runs HermiT, and whatever
+    # asks for ../shared needs it.
     for item in items:
-        if "java" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "java" in fixtures:
             item.add_marker(pytest.mark.hermit)
+        if "shared_dir" in fixtures:
+            item.add_marker(pytest.mark.shared)
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -349,6 +349,7 @@ def trickle(clients: list[Slow], stop: threading.Event) -> None:
         stop.wait(0.25)
 
 
+@pytest.mark.deadline
 def test_slow_clients_neither_block_the_service_nor_stay(gunicorn: GunicornServer) -> None:
     kinds = ["head"] * 32 + ["body"] * 4 + ["idle"] * 8 + ["chunked", "expect"]
     clients = [open_slow(gunicorn.port, kind) for kind in kinds]
@@ -473,6 +474,7 @@ def test_void_cache_is_not_keyed_by_host(waitress: LiveServer) -> None:
     assert len(state.cache) <= 3
 
 
+@pytest.mark.slow
 def test_trusted_host_and_public_url(dataset: Path) -> None:
     with waitress_server(dataset, trusted_hosts=("kg.example.org",)) as server:
         reply = request(server.endpoint, headers={"Host": "kg.example.org",
@@ -495,6 +497,7 @@ def test_trusted_host_and_public_url(dataset: Path) -> None:
 # -- nosniff and HEAD -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_response_says_nosniff(dataset: Path) -> None:
     with waitress_server(dataset) as server:
         def boom() -> Response:

@@ -123,6 +123,7 @@ def test_service_handed_straight_to_a_query_process_opens_no_connection(
     assert listener.accepted == 0
 
 
+@pytest.mark.slow
 def test_without_seccomp_the_service_refuses_to_start(
         dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A pyseccomp that cannot load libseccomp, as on a system without it.
@@ -143,6 +144,7 @@ def test_without_seccomp_the_service_refuses_to_start(
 
 # --- healing ------------------------------------------------------------------------
 
+@pytest.mark.deadline
 def test_killed_idle_worker_is_replaced_before_the_next_client(dataset: Path) -> None:
     with waitress_server(dataset, workers=2) as server:
         pool = state_of(server).service
@@ -155,6 +157,7 @@ def test_killed_idle_worker_is_replaced_before_the_next_client(dataset: Path) ->
         assert pool.stats()["workers"] == 2
 
 
+@pytest.mark.deadline
 def test_killed_zygote_is_replaced(dataset: Path) -> None:
     with waitress_server(dataset, workers=2) as server:
         pool = state_of(server).service
@@ -168,6 +171,7 @@ def test_killed_zygote_is_replaced(dataset: Path) -> None:
         assert pool.stats()["zygote_starts"] == 2
 
 
+@pytest.mark.deadline
 def test_worker_killed_mid_query_gives_503_and_is_replaced(dataset: Path) -> None:
     with waitress_server(dataset, workers=2, deadline=60) as server:
         pool = state_of(server).service
@@ -189,6 +193,7 @@ def test_worker_killed_mid_query_gives_503_and_is_replaced(dataset: Path) -> Non
 
 # --- bounded resources ---------------------------------------------------------------
 
+@pytest.mark.deadline
 def test_memory_cap_stops_a_query_with_a_clear_error(dataset: Path) -> None:
     query = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c OPTIONAL { ?d ?e ?f "
              "OPTIONAL { ?g ?h ?i OPTIONAL { ?j ?k ?l } } } }")
@@ -201,6 +206,7 @@ def test_memory_cap_stops_a_query_with_a_clear_error(dataset: Path) -> None:
         assert again.status == 200
 
 
+@pytest.mark.deadline
 def test_per_client_limit(dataset: Path) -> None:
     with waitress_server(dataset, per_client_queries=1, deadline=60, workers=3) as server:
         url = f"{server.endpoint}?" + urlencode({"query": RUNAWAY, "timeout": "5"})
@@ -219,6 +225,7 @@ def test_per_client_limit(dataset: Path) -> None:
         assert first == [503]
 
 
+@pytest.mark.deadline
 def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
     with waitress_server(dataset, deadline=120) as server:
         pool = state_of(server).service
@@ -271,6 +278,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.deadline
 def test_killed_http_process_is_replaced_and_its_query_processes_go(
         dataset: Path, tmp_path: Path) -> None:
     with gunicorn_server(dataset, tmp_path / "gunicorn.log", workers=2) as server:

@@ -382,6 +382,7 @@ CROSS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k
 """(ROWS + 4)^4, about 8.5e9 solutions: minutes of work without a deadline."""
 
 
+@pytest.mark.deadline
 def test_deadline_stops_the_query_while_others_are_served(dataset: Path) -> None:
     with waitress_server(dataset, deadline=3, workers=2) as srv:
         pool = srv.app.extensions["ketamine_ed_kg"].service
@@ -418,12 +419,14 @@ def test_deadline_stops_the_query_while_others_are_served(dataset: Path) -> None
         assert pool.stats()["workers"] == 2
 
 
+@pytest.mark.deadline
 def test_request_may_lower_the_deadline(server: LiveServer) -> None:
     reply = get(server, CROSS, timeout="1")
     assert reply.status == 503
     assert "1 s" in reply.text
 
 
+@pytest.mark.deadline
 def test_busy_pool_is_a_503(dataset: Path) -> None:
     """One worker, held by a long query: a second query cannot get a worker before its
     deadline and is told so (not queued forever)."""
@@ -444,6 +447,7 @@ def test_busy_pool_is_a_503(dataset: Path) -> None:
         assert outcome["slow"] == 503
 
 
+@pytest.mark.deadline
 def test_deadline_mid_stream_cuts_the_connection(dataset: Path) -> None:
     """A result that streams for longer than the deadline: the 200 has gone out, so the
     connection is cut before the closing chunk, and the client cannot take a short body for a

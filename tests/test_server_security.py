@@ -373,6 +373,7 @@ def _syntax_tests(root: Path) -> list[tuple[str, bool, Path]]:
 
 
 @pytest.mark.shared
+@pytest.mark.w3c
 def test_w3c_syntax_suites(shared_dir: Path) -> None:
     root = shared_dir / "conformance" / "sparql11"
     if not root.is_dir():

@@ -30,6 +30,7 @@ def _count(endpoint: str) -> int:
     return int(json.loads(reply.body)["results"]["bindings"][0]["n"]["value"])
 
 
+@pytest.mark.slow
 def test_disk_store_follows_the_dataset(tmp_path: Path) -> None:
     dataset = _dataset(tmp_path, 25)
     store_path = tmp_path / "rocks"

@@ -99,6 +99,7 @@ def check(name: str, graph: Graph, endpoint: str) -> None:
 
 
 @pytest.mark.shared
+@pytest.mark.w3c
 @pytest.mark.parametrize("accept", RDF_ACCEPTS)
 def test_w3c_service_description(shared_dir: Path, server: LiveServer, accept: str | None
                                  ) -> None:

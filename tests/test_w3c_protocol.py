@@ -24,6 +24,8 @@ from rdflib.namespace import RDF, RDFS
 from ketamine_ed_kg.server.run import LiveServer
 from support.server import Reply, request, waitress_server, write_dataset
 
+pytestmark = [pytest.mark.shared, pytest.mark.w3c]
+
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
 CNT = Namespace("http://www.w3.org/2011/content#")
@@ -126,7 +128,6 @@ def _ids() -> list[str]:
     return [str(t).rsplit("#", 1)[-1] for t in _suite(shared)[1]]
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("name", _ids())
 def test_protocol(name: str, suite: tuple[Graph, list[URIRef]], server: LiveServer) -> None:
     graph, tests = suite

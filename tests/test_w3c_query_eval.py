@@ -35,6 +35,8 @@ from ketamine_ed_kg.security import QueryInfo, QueryRejected, inspect_query
 from ketamine_ed_kg.server.run import LiveServer
 from support.server import request, waitress_server, write_dataset
 
+pytestmark = [pytest.mark.shared, pytest.mark.w3c]
+
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
 RS = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/result-set#")
@@ -336,7 +338,6 @@ def outcomes(server: LiveServer) -> dict[str, tuple[str, str]]:
     return results
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("case_id", [c.id for c in CASES] or ["absent"])
 def test_w3c_query(case_id: str, outcomes: dict[str, tuple[str, str]]) -> None:
     outcome, detail = outcomes[case_id]
