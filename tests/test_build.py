@@ -1,5 +1,5 @@
-"""The release build: every format round-trips, VoID is attached, and rebuilds are skipped
-when no source changed (releases, pinning and reproducibility: test_release.py).
+"""The release build of the real sources: every format round-trips and VoID is attached
+(rebuilds, releases, pinning and reproducibility: test_release.py).
 
 The session's build of the real sources (``built_dataset``) is read where a test only reads;
 tests that build again (marked ``rebuild``) build their own copy of the checkout."""
@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rdflib import Graph, Literal
 from rdflib.namespace import OWL, RDF, RDFS
 
-from ketamine_ed_kg.build import RELEASE_FORMATS, RELEASE_STEM, build
+from ketamine_ed_kg.build import RELEASE_FORMATS, RELEASE_STEM
 from ketamine_ed_kg.cli import cli
 from ketamine_ed_kg.inference import infer
 from ketamine_ed_kg.namespaces import (
@@ -82,24 +82,6 @@ def test_void_counts_the_triples(built_dataset: BuiltDataset) -> None:
     assert int(stated) == len(merged) - void_triples
 
 
-@pytest.mark.rebuild
-def test_build_is_skipped_when_nothing_changed_and_redone_when_a_file_changes(
-    checkout: ProjectPaths,
-) -> None:
-    first = build(checkout)
-    second = build(checkout)
-    assert not second.rebuilt and second.digest == first.digest
-    extra = checkout.graph_dir / "shared" / "zz-extra.ttl"
-    extra.parent.mkdir(parents=True, exist_ok=True)
-    extra.write_text(
-        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
-        "<https://w3id.org/ketamine-ed/resource/x> rdfs:label \"x\" .\n",
-        encoding="utf-8",
-    )
-    third = build(checkout)
-    assert third.rebuilt and third.digest != first.digest
-
-
 def test_inference_closes_classes_properties_and_symmetry() -> None:
     g = Graph()
     g.add((KEDO.A, RDFS.subClassOf, KEDO.B))
@@ -147,20 +129,6 @@ def test_cli_reports_a_turtle_syntax_error_with_file_and_line(
     err = capsys.readouterr().err
     assert "broken-2000.ttl" in err and "syntax error" in err
     assert ":4" in err or "line 4" in err
-
-
-@pytest.mark.rebuild
-def test_a_half_written_manifest_means_rebuild(checkout: ProjectPaths) -> None:
-    from ketamine_ed_kg.build import read_manifest
-
-    first = build(checkout)
-    # build/manifest.json is a link into the current release: this damages the release's own.
-    (checkout.build_dir / "manifest.json").write_text('{"digest": "ab', encoding="utf-8")
-    assert read_manifest(checkout.build_dir) is None
-    again = build(checkout)
-    assert again.rebuilt and again.release == first.release
-    repaired = read_manifest(checkout.build_dir)
-    assert repaired is not None and repaired["digest"] == first.digest
 
 
 def test_a_missing_file_is_not_reported_as_a_syntax_error(tmp_path: Path) -> None:

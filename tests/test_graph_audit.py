@@ -11,7 +11,6 @@ Each test generalises one kind of mistake the audit found, so that it cannot com
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from ketamine_ed_kg.namespaces import KED, KEDO
+from support.graph import fold
 from support.project import Curated
-
-
-def fold(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @pytest.fixture(scope="module")

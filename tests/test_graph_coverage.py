@@ -27,6 +27,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDF
 
 from ketamine_ed_kg.namespaces import KEDO
+from support.graph import fold
 from support.project import Curated
 
 # A number: digits with optional decimal or thousands separators ("0.5", "24,9", "11,808"), or a
@@ -54,11 +55,6 @@ EXCLUDED: list[tuple[str, str, str]] = [
     # The number of the review's table, in its caption: a label, not a fact.
     ("003", "Table 1. Characteristics and outcomes", "table label"),
 ]
-
-
-def fold(text: str) -> str:
-    """Fold every run of white space to one space, as the quote tests do."""
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass(frozen=True)

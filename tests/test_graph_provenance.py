@@ -7,7 +7,6 @@ our namespace, or a reference to a node nobody defined.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from rdflib.namespace import RDF
 
 from ketamine_ed_kg.namespaces import BASE, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import fold
 from support.project import Curated
 
 ALLOWED_EXTERNAL_PREFIXES = (
@@ -40,11 +40,6 @@ ALLOWED_EXTERNAL_PREFIXES = (
     "http://rdfs.org/ns/void#",
     "http://xmlns.com/foaf/0.1/",
 )
-
-
-def fold(text: str) -> str:
-    """Fold every run of white space to one space: quotes are verbatim up to line breaks."""
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ node loses its link, these tests say which one.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS
 
 from ketamine_ed_kg.namespaces import KED, KEDO
-from support.graph import select
+from support.graph import fold, select
 from support.project import Curated
 
 SOURCE_003 = "003_d45dc2f78d13051a.txt"
@@ -39,10 +38,6 @@ def data(curated: Curated) -> Graph:
 def number(term: object) -> float:
     assert isinstance(term, Literal), f"expected a number, got {term!r}"
     return float(term.toPython())
-
-
-def fold(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 # --- the review ------------------------------------------------------------------------

@@ -255,10 +255,15 @@ def test_a_build_killed_at_any_step_leaves_a_consistent_state(
     assert leftovers == []
 
 
-def test_a_damaged_release_is_repaired_by_the_next_build(tiny: ProjectPaths) -> None:
+@pytest.mark.parametrize("damage", ["a release file", "a half-written manifest"])
+def test_a_damaged_release_is_repaired_by_the_next_build(tiny: ProjectPaths, damage: str) -> None:
     first = build(tiny)
-    target = first.release / "ketamine-ed-kg.ttl"
-    target.write_bytes(b"damaged")
+    if damage == "a release file":
+        (first.release / "ketamine-ed-kg.ttl").write_bytes(b"damaged")
+    else:
+        # build/manifest.json is a link into the current release: this damages the release's own.
+        (tiny.build_dir / MANIFEST_FILE).write_text('{"digest": "ab', encoding="utf-8")
+        assert read_manifest(tiny.build_dir) is None
     again = build(tiny)
     assert again.rebuilt and again.release == first.release
     assert_consistent(tiny.build_dir)
@@ -381,6 +386,7 @@ def test_the_tag_is_the_digest_of_the_dataset_file(tiny: ProjectPaths, tmp_path:
     assert dataset_version(copy / DATASET_FILE).tag == sha256(copy / DATASET_FILE)[:32]
 
 
+@pytest.mark.slow
 def test_the_served_etag_derives_from_the_served_dataset(tiny: ProjectPaths) -> None:
     from ketamine_ed_kg.server.http import make_etag
     from support.server import request, waitress_server
@@ -435,3 +441,13 @@ def test_a_build_is_skipped_when_the_current_release_is_up_to_date(tiny: Project
     assert second.digest == first.digest
     manifest = json.loads((first.release / MANIFEST_FILE).read_text())
     assert manifest["sources"] != manifest["digest"]
+    # A new file in graph/ is a changed source too.
+    extra = tiny.graph_dir / "shared" / "zz-extra.ttl"
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_text(
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<https://w3id.org/ketamine-ed/resource/x> rdfs:label \"x\" .\n",
+        encoding="utf-8",
+    )
+    third = build(tiny)
+    assert third.rebuilt and third.digest != first.digest

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
-from rdflib.term import Node
 
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.reasoning import ReasoningResult, reason
 from ketamine_ed_kg.validation import ValidationOutcome, validate_project
+from support.graph import single
 from support.project import VALIDATION_SOURCES, copy_checkout
 
 SLUG = "example-2099"
@@ -66,12 +66,6 @@ def reasoned(checkout: ProjectPaths, java: str) -> ReasoningResult:
     return reason(checkout, include_data=True)
 
 
-def _one(graph: Graph, subject: Node, prop: URIRef) -> Node:
-    values = list(graph.objects(subject, prop))
-    assert len(values) == 1, f"{subject} {prop}: {values}"
-    return values[0]
-
-
 # --- the template as a file ------------------------------------------------------------------
 
 
@@ -87,21 +81,21 @@ def test_template_parses_and_every_node_uses_the_placeholder_slug(template: Grap
 def test_template_has_every_part_of_a_study(template: Graph) -> None:
     study = KED[SLUG]
     assert (study, RDF.type, KEDO.HumanStudy) in template
-    publication = _one(template, study, KEDO.reportedIn)
+    publication = single(template, study, KEDO.reportedIn)
     assert (publication, RDF.type, KEDO.Publication) in template
-    group = _one(template, study, KEDO.hasParticipantGroup)
+    group = single(template, study, KEDO.hasParticipantGroup)
     assert (group, RDF.type, KEDO.ParticipantGroup) in template
     assert len(list(template.objects(group, KEDO.hasDiagnosis))) >= 2
-    regimen = _one(template, study, KEDO.hasRegimen)
+    regimen = single(template, study, KEDO.hasRegimen)
     assert (regimen, RDF.type, KEDO.DosingRegimen) in template
-    drug = _one(template, regimen, KEDO.hasDrug)
+    drug = single(template, regimen, KEDO.hasDrug)
     assert (drug, RDF.type, KEDO.Ketamine) in template
     for prop in (KEDO.hasDose, KEDO.infusionDuration, KEDO.sessionCountMin,
                  KEDO.sessionCountMax, KEDO.dosingInterval, KEDO.route):
         assert list(template.objects(regimen, prop)), f"the regimen lacks {prop}"
     steps = list(template.objects(regimen, KEDO.hasTitrationStep))
-    assert sorted(int(str(_one(template, s, KEDO.stepIndex))) for s in steps) == [1, 2]
-    outcome = _one(template, study, KEDO.hasOutcome)
+    assert sorted(int(str(single(template, s, KEDO.stepIndex))) for s in steps) == [1, 2]
+    outcome = single(template, study, KEDO.hasOutcome)
     assert list(template.objects(outcome, KEDO.measuredWith))
     assert list(template.objects(outcome, KEDO.responseCategory))
     claims = set(template.subjects(RDF.type, KEDO.Claim))

@@ -1,12 +1,20 @@
-"""Helpers shared by the tests that check curated figures against the sources."""
+"""Helpers shared by the tests that read the curated graph and check it against the sources."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.query import ResultRow
-from rdflib.term import Identifier
+from rdflib.term import Identifier, Node
+
+
+def single(graph: Graph, subject: Node, predicate: URIRef) -> Node:
+    """The single value of ``predicate`` on ``subject``; fails if there are none or several."""
+    values = list(graph.objects(subject, predicate))
+    assert len(values) == 1, f"{subject} {predicate}: expected one value, found {values}"
+    return values[0]
 
 
 def one(graph: Graph, subject: Any, predicate: URIRef) -> Any:
@@ -25,3 +33,8 @@ def select(graph: Graph, query: str, **bindings: Identifier) -> list[ResultRow]:
         assert isinstance(row, ResultRow), f"not a row of a SELECT: {row!r}"
         rows.append(row)
     return rows
+
+
+def fold(text: str) -> str:
+    """Every run of white space folded to one space: quotes are verbatim up to line breaks."""
+    return re.sub(r"\s+", " ", text).strip()
