@@ -16,6 +16,8 @@ Fixtures (session-scoped unless said otherwise):
   Tests that need other data or settings start their own with ``waitress_server`` or
   ``gunicorn_server`` over a dataset written with ``write_dataset``.
 * ``java``: the Java runtime HermiT needs; tests that ask for it skip where there is none.
+* ``listener`` (per test): a TCP listener on 127.0.0.1 counting the connections it accepts, for
+  the tests that show a query reaches no network.
 
 Every test that asks for ``java`` (directly or through another fixture) is marked ``hermit``,
 and every test that asks for ``shared_dir`` is marked ``shared``. The other markers
@@ -46,7 +48,7 @@ from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.validation import QcQuery, load_qc_queries, load_shapes
 from support import checkout_guard
 from support.project import BuiltDataset, Curated, copy_checkout
-from support.server import waitress_server
+from support.server import Listener, waitress_server
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _BEFORE = pytest.StashKey[checkout_guard.Snapshot | None]()
@@ -158,6 +160,14 @@ def built_dataset(sources: ProjectPaths, tmp_path_factory: pytest.TempPathFactor
 def live_server(built_dataset: BuiltDataset) -> Iterator[LiveServer]:
     with waitress_server(built_dataset.dataset) as server:
         yield server
+
+
+@pytest.fixture()
+def listener() -> Iterator[Listener]:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts (none must arrive)."""
+    found = Listener()
+    yield found
+    found.close()
 
 
 @pytest.fixture(scope="session")
