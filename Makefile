@@ -1,6 +1,11 @@
 # Developer shortcuts. The README's two commands (./dev serve, ./dev test) need no make.
 .DEFAULT_GOAL := help
 VENV := .venv/bin
+# The slow groups (markers registered in pyproject.toml) that test-fast leaves out, and a module
+# of the fuzz group it does not even collect (schemathesis builds its cases while pytest
+# collects: seconds spent on tests that would be deselected).
+FAST := -m "not (slow or hermit or pyrudof or rebuild or deadline or w3c or fuzz)" \
+	--ignore=tests/test_openapi_schemathesis.py
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,9 +31,12 @@ serve: setup ## Serve the SPARQL endpoint on 127.0.0.1:5000
 test: ## Run the whole test suite (same as ./dev test)
 	./dev test
 
-lint: setup ## ruff and mypy
+test-fast: ## Run the suite without its slow groups (see CONTRIBUTING.md): under a minute
+	./dev test -q $(FAST)
+
+lint: setup ## ruff and mypy --strict on src/ and tests/ (as CI runs them)
 	$(VENV)/ruff check src tests
-	$(VENV)/mypy
+	$(VENV)/mypy --strict src tests
 
 bench: setup ## Run the benchmarks and write docs/benchmarks.md
 	$(VENV)/python scripts/benchmark.py
@@ -36,4 +44,4 @@ bench: setup ## Run the benchmarks and write docs/benchmarks.md
 stress: setup ## Stress the served endpoint (fuzz, load, runaways, slow clients) and write docs/reliability.md
 	$(VENV)/python scripts/stress.py
 
-.PHONY: help setup build stats reason validate serve test lint bench stress
+.PHONY: help setup build stats reason validate serve test test-fast lint bench stress

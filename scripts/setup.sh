@@ -28,11 +28,6 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
     apt_install libseccomp2
 fi
 
-if [ "${KED_WITH_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
-    echo "setup: installing Chromium and ChromeDriver for the browser tests" >&2
-    apt_install chromium chromium-driver
-fi
-
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv" >&2

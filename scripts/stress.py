@@ -47,7 +47,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))  # support/ and the fuzz generators
 
 from ketamine_ed_kg.examples import load_examples  # noqa: E402
 from test_protocol_fuzz import (  # noqa: E402

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,7 +20,6 @@ from openapi_spec_validator import validate
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.build import build, dataset_file
 from ketamine_ed_kg.examples import (
     answer_from_json,
     compare,
@@ -31,16 +29,9 @@ from ketamine_ed_kg.examples import (
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, request
+from support.server import request
 
 KED = "https://w3id.org/ketamine-ed/resource/"
-
-
-@pytest.fixture(scope="module")
-def server(paths: ProjectPaths) -> Iterator[LiveServer]:
-    build(paths)
-    with live_server(dataset_file(paths)) as live:
-        yield live
 
 
 def _get(server: LiveServer, path: str, accept: str | None = None) -> Any:
@@ -53,9 +44,9 @@ def _json(server: LiveServer, path: str) -> Any:
     return json.loads(reply.body)
 
 
-def test_list(server: LiveServer, paths: ProjectPaths) -> None:
-    listed = _json(server, "/api/queries")["queries"]
-    files = sorted(p.stem for p in paths.queries_dir.glob("*.ttl"))
+def test_list(live_server: LiveServer, sources: ProjectPaths) -> None:
+    listed = _json(live_server, "/api/queries")["queries"]
+    files = sorted(p.stem for p in sources.queries_dir.glob("*.ttl"))
     assert [q["name"] for q in listed] == files
     route = next(q for q in listed if q["name"] == "002_studies_by_route")
     (param,) = route["parameters"]
@@ -64,32 +55,32 @@ def test_list(server: LiveServer, paths: ProjectPaths) -> None:
     assert route["url"] == "/api/queries/002_studies_by_route"
 
 
-def _select_answer(name: str, paths: ProjectPaths) -> tuple[Any, bool]:
-    example = next(e for e in load_examples(paths.queries_dir) if e.name == name)
+def _select_answer(name: str, sources: ProjectPaths) -> tuple[Any, bool]:
+    example = next(e for e in load_examples(sources.queries_dir) if e.name == name)
     assert example.expected_path is not None
     return load_expected(example.expected_path), example.ordered
 
 
-def test_run_json(server: LiveServer, paths: ProjectPaths) -> None:
+def test_run_json(live_server: LiveServer, sources: ProjectPaths) -> None:
     name = "017_lifetime_prevalence_ranking"
-    reply = _get(server, f"/api/queries/{name}", "application/sparql-results+json")
+    reply = _get(live_server, f"/api/queries/{name}", "application/sparql-results+json")
     assert reply.status == 200
     assert reply.header("content-type").startswith("application/sparql-results+json")
-    expected, ordered = _select_answer(name, paths)
+    expected, ordered = _select_answer(name, sources)
     assert compare(expected, answer_from_json(json.loads(reply.body)), ordered=ordered) == []
 
 
 @pytest.mark.parametrize("how", ["accept", "format"])
-def test_run_csv(server: LiveServer, paths: ProjectPaths, how: str) -> None:
+def test_run_csv(live_server: LiveServer, sources: ProjectPaths, how: str) -> None:
     name = "010_dosing_intervals"
     if how == "accept":
-        reply = _get(server, f"/api/queries/{name}", "text/csv")
+        reply = _get(live_server, f"/api/queries/{name}", "text/csv")
     else:
-        reply = _get(server, f"/api/queries/{name}?format=csv")
+        reply = _get(live_server, f"/api/queries/{name}?format=csv")
     assert reply.status == 200, reply.text
     assert reply.header("content-type").startswith("text/csv")
     table = list(csv.reader(io.StringIO(reply.text)))
-    expected, ordered = _select_answer(name, paths)
+    expected, ordered = _select_answer(name, sources)
     assert tuple(table[0]) == expected.variables
     got = {tuple(row) for row in table[1:]}
     # Mills: 5–21 days; Schwartz: 4–6 weeks; Ragnhildstveit: 48 h (source 003).
@@ -100,8 +91,8 @@ def test_run_csv(server: LiveServer, paths: ProjectPaths, how: str) -> None:
     }
 
 
-def test_run_ask(server: LiveServer) -> None:
-    body = _json(server, "/api/queries/027_fda_esketamine_2019")
+def test_run_ask(live_server: LiveServer) -> None:
+    body = _json(live_server, "/api/queries/027_fda_esketamine_2019")
     assert body["boolean"] is True
 
 
@@ -112,18 +103,18 @@ def _studies(server: LiveServer, name: str, **params: str) -> set[str]:
     return {row[answer.variables.index("study")].removeprefix(KED) for row in answer.rows}
 
 
-def test_typed_parameters(server: LiveServer) -> None:
+def test_typed_parameters(live_server: LiveServer) -> None:
     # Source 002: four intramuscular injections; source 003: Schwartz gave IM and/or IV.
-    assert _studies(server, "002_studies_by_route", route="kedo:Intramuscular") == {
+    assert _studies(live_server, "002_studies_by_route", route="kedo:Intramuscular") == {
         "schwartz-2021", "dahlgren-2025"}
     # Full IRIs and bare local names are accepted too.
-    assert _studies(server, "002_studies_by_route",
+    assert _studies(live_server, "002_studies_by_route",
                     route="https://w3id.org/ketamine-ed/ontology/Intramuscular") == {
         "schwartz-2021", "dahlgren-2025"}
     # Source 003: Scolnick's doses were titrated 0.75, 1.0, 1.1, 1.2 mg/kg.
-    assert _studies(server, "006_studies_giving_a_dose", dose="1.1") == {"scolnick-2020"}
+    assert _studies(live_server, "006_studies_giving_a_dose", dose="1.1") == {"scolnick-2020"}
     # Source 003: only Ragnhildstveit's patient had BN-BP; Mills's cohort had comorbid BN.
-    assert _studies(server, "003_studies_of_any_anorexia_subtype",
+    assert _studies(live_server, "003_studies_of_any_anorexia_subtype",
                     diagnosis="BulimiaNervosa") == {"ragnhildstveit-2021", "mills-1998"}
 
 
@@ -132,35 +123,35 @@ def test_typed_parameters(server: LiveServer) -> None:
     ("route=%3E%20%7D%20%3Fs%20%3Fp%20%3Fo", "not one of"),
     ("routes=kedo:Oral", "no parameter"),
 ])
-def test_bad_iri_parameter(server: LiveServer, query: str, message: str) -> None:
-    reply = _get(server, f"/api/queries/002_studies_by_route?{query}")
+def test_bad_iri_parameter(live_server: LiveServer, query: str, message: str) -> None:
+    reply = _get(live_server, f"/api/queries/002_studies_by_route?{query}")
     assert reply.status == 400
     assert message in reply.text
 
 
 @pytest.mark.parametrize("value", ["abc", "1e3", "0.5 }", "NaN", ""])
-def test_bad_decimal_parameter(server: LiveServer, value: str) -> None:
-    reply = _get(server, f"/api/queries/006_studies_giving_a_dose?dose={quote(value)}")
+def test_bad_decimal_parameter(live_server: LiveServer, value: str) -> None:
+    reply = _get(live_server, f"/api/queries/006_studies_giving_a_dose?dose={quote(value)}")
     assert reply.status == 400
     assert "not a decimal" in reply.text
 
 
-def test_unknown_query(server: LiveServer) -> None:
-    reply = _get(server, "/api/queries/999_no_such_query")
+def test_unknown_query(live_server: LiveServer) -> None:
+    reply = _get(live_server, "/api/queries/999_no_such_query")
     assert reply.status == 404
     assert "no example query named" in reply.text
 
 
-def test_unacceptable_format(server: LiveServer) -> None:
-    reply = _get(server, "/api/queries/017_lifetime_prevalence_ranking", "*/*;q=0")
+def test_unacceptable_format(live_server: LiveServer) -> None:
+    reply = _get(live_server, "/api/queries/017_lifetime_prevalence_ranking", "*/*;q=0")
     assert reply.status == 406
-    fallback = _get(server, "/api/queries/017_lifetime_prevalence_ranking", "image/png")
+    fallback = _get(live_server, "/api/queries/017_lifetime_prevalence_ranking", "image/png")
     assert fallback.status == 200
     assert fallback.header("content-type") == "application/sparql-results+json; charset=utf-8"
 
 
-def test_openapi_validates_and_every_path_answers(server: LiveServer) -> None:
-    spec = _json(server, "/api/openapi.json")
+def test_openapi_validates_and_every_path_answers(live_server: LiveServer) -> None:
+    spec = _json(live_server, "/api/openapi.json")
     validate(spec)
     assert spec["openapi"].startswith("3.")
     called = 0
@@ -169,7 +160,7 @@ def test_openapi_validates_and_every_path_answers(server: LiveServer) -> None:
         assert "get" in item, path
         for placeholder, value in fill.items():
             path = path.replace(placeholder, value)
-        reply = _get(server, path)
+        reply = _get(live_server, path)
         assert reply.status == 200, f"{path}: {reply.status} {reply.text[:300]}"
         called += 1
     assert called == len(spec["paths"]) >= 28
@@ -179,8 +170,8 @@ def test_openapi_validates_and_every_path_answers(server: LiveServer) -> None:
     assert dose["schema"]["pattern"] == r"^\s*[+-]?\d+(?:\.\d+)?\s*$"
 
 
-def test_openapi_describes_the_sparql_endpoint(server: LiveServer) -> None:
-    spec = _json(server, "/api/openapi.json")
+def test_openapi_describes_the_sparql_endpoint(live_server: LiveServer) -> None:
+    spec = _json(live_server, "/api/openapi.json")
     sparql = spec["paths"]["/sparql"]
     assert set(sparql) == {"get", "head", "post"}
     names = {p["name"] for p in sparql["get"]["parameters"]}
@@ -206,8 +197,8 @@ def test_openapi_describes_the_sparql_endpoint(server: LiveServer) -> None:
         assert not pattern.search(refused), refused
 
 
-def test_sparql_examples_graph(server: LiveServer, paths: ProjectPaths) -> None:
-    names = {p.stem for p in paths.queries_dir.glob("*.ttl")}
+def test_sparql_examples_graph(live_server: LiveServer, sources: ProjectPaths) -> None:
+    names = {p.stem for p in sources.queries_dir.glob("*.ttl")}
     rdf_type = ox.NamedNode(str(RDF.type))
     executable = ox.NamedNode(str(SH.SPARQLExecutable))
     target = (ox.NamedNode("https://schema.org/target"),
@@ -215,7 +206,7 @@ def test_sparql_examples_graph(server: LiveServer, paths: ProjectPaths) -> None:
     for accept, fmt in [("text/turtle", ox.RdfFormat.TURTLE),
                         ("application/ld+json", ox.RdfFormat.JSON_LD),
                         ("application/n-triples", ox.RdfFormat.N_TRIPLES)]:
-        reply = _get(server, "/.well-known/sparql-examples", accept)
+        reply = _get(live_server, "/.well-known/sparql-examples", accept)
         assert reply.status == 200
         assert reply.header("content-type").startswith(accept)
         triples = list(ox.parse(reply.body, format=fmt))
@@ -226,13 +217,13 @@ def test_sparql_examples_graph(server: LiveServer, paths: ProjectPaths) -> None:
         assert len(targeted) == len(names)
 
 
-def test_examples_graph_queries_run_on_the_endpoint(server: LiveServer) -> None:
+def test_examples_graph_queries_run_on_the_endpoint(live_server: LiveServer) -> None:
     """An editor that reads the examples graph can run each query on /sparql as published."""
-    reply = _get(server, "/.well-known/sparql-examples", "text/turtle")
+    reply = _get(live_server, "/.well-known/sparql-examples", "text/turtle")
     graph = Graph().parse(data=reply.body, format="turtle")
     iri = URIRef("https://w3id.org/ketamine-ed/query/014_conflicting_antagonism_type")
     query = str(graph.value(iri, SH.select))
-    result = request(server.endpoint + "?" + urlencode({"query": query}),
+    result = request(live_server.endpoint + "?" + urlencode({"query": query}),
                      headers={"Accept": "application/sparql-results+json"})
     answer = answer_from_json(json.loads(result.body))
     # Source 000 says competitive, source 003 says noncompetitive.

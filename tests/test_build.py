@@ -1,9 +1,11 @@
-"""The release build: every format round-trips, VoID is attached, and rebuilds are skipped
-when no source changed (releases, pinning and reproducibility: test_release.py)."""
+"""The release build of the real sources: every format round-trips and VoID is attached
+(rebuilds, releases, pinning and reproducibility: test_release.py).
+
+The session's build of the real sources (``built_dataset``) is read where a test only reads;
+tests that build again (marked ``rebuild``) build their own copy of the checkout."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyoxigraph
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 from rdflib import Graph, Literal
 from rdflib.namespace import OWL, RDF, RDFS
 
-from ketamine_ed_kg.build import RELEASE_FORMATS, RELEASE_STEM, build
+from ketamine_ed_kg.build import RELEASE_FORMATS, RELEASE_STEM
 from ketamine_ed_kg.cli import cli
 from ketamine_ed_kg.inference import infer
 from ketamine_ed_kg.namespaces import (
@@ -23,20 +25,19 @@ from ketamine_ed_kg.namespaces import (
     KEDO,
     VOID,
 )
-from ketamine_ed_kg.paths import ProjectPaths, project_paths
+from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.void import DATASET_IRI
+from support.project import BuiltDataset, copy_checkout
 
 
 @pytest.fixture()
-def checkout(tmp_path: Path, paths: ProjectPaths) -> ProjectPaths:
+def checkout(tmp_path: Path, sources: ProjectPaths) -> ProjectPaths:
     """A copy of the ontology and graph in a temporary checkout, so builds do not touch ours."""
-    shutil.copytree(paths.ontology_dir, tmp_path / "ontology")
-    shutil.copytree(paths.graph_dir, tmp_path / "graph")
-    return project_paths(tmp_path)
+    return copy_checkout(sources, tmp_path)
 
 
-def test_build_writes_every_format_and_they_parse_back(checkout: ProjectPaths) -> None:
-    result = build(checkout)
+def test_build_writes_every_format_and_they_parse_back(built_dataset: BuiltDataset) -> None:
+    checkout, result = built_dataset.checkout, built_dataset.result
     assert result.rebuilt
     sizes = set()
     oxi_formats = {"ttl": pyoxigraph.RdfFormat.TURTLE, "nt": pyoxigraph.RdfFormat.N_TRIPLES,
@@ -53,8 +54,8 @@ def test_build_writes_every_format_and_they_parse_back(checkout: ProjectPaths) -
     assert len(sizes) == 1, f"formats disagree on the triple count: {sizes}"
 
 
-def test_dataset_has_three_named_graphs(checkout: ProjectPaths) -> None:
-    build(checkout)
+def test_dataset_has_three_named_graphs(built_dataset: BuiltDataset) -> None:
+    checkout = built_dataset.checkout
     quads = list(pyoxigraph.parse(path=checkout.build_dir / "dataset.nq",
                                   format=pyoxigraph.RdfFormat.N_QUADS))
     names = {q.graph_name.value for q in quads if isinstance(q.graph_name, pyoxigraph.NamedNode)}
@@ -71,31 +72,14 @@ def test_dataset_has_three_named_graphs(checkout: ProjectPaths) -> None:
     assert all(isinstance(q.graph_name, pyoxigraph.NamedNode) for q in quads)
 
 
-def test_void_counts_the_triples(checkout: ProjectPaths) -> None:
-    build(checkout)
+def test_void_counts_the_triples(built_dataset: BuiltDataset) -> None:
+    checkout = built_dataset.checkout
     graph = Graph().parse(checkout.build_dir / "void.ttl")
     merged = Graph().parse(checkout.build_dir / f"{RELEASE_STEM}.nt", format="nt")
     void_triples = len(graph)
     stated = graph.value(DATASET_IRI, VOID.triples)
     assert isinstance(stated, Literal)
     assert int(stated) == len(merged) - void_triples
-
-
-def test_build_is_skipped_when_nothing_changed_and_redone_when_a_file_changes(
-    checkout: ProjectPaths,
-) -> None:
-    first = build(checkout)
-    second = build(checkout)
-    assert not second.rebuilt and second.digest == first.digest
-    extra = checkout.graph_dir / "shared" / "zz-extra.ttl"
-    extra.parent.mkdir(parents=True, exist_ok=True)
-    extra.write_text(
-        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
-        "<https://w3id.org/ketamine-ed/resource/x> rdfs:label \"x\" .\n",
-        encoding="utf-8",
-    )
-    third = build(checkout)
-    assert third.rebuilt and third.digest != first.digest
 
 
 def test_inference_closes_classes_properties_and_symmetry() -> None:
@@ -119,6 +103,7 @@ def test_inference_closes_classes_properties_and_symmetry() -> None:
     assert not any(t in g for t in out), "inferred graph must hold only new triples"
 
 
+@pytest.mark.rebuild
 def test_cli_build_and_stats(checkout: ProjectPaths) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["--root", str(checkout.root), "build"])
@@ -144,19 +129,6 @@ def test_cli_reports_a_turtle_syntax_error_with_file_and_line(
     err = capsys.readouterr().err
     assert "broken-2000.ttl" in err and "syntax error" in err
     assert ":4" in err or "line 4" in err
-
-
-def test_a_half_written_manifest_means_rebuild(checkout: ProjectPaths) -> None:
-    from ketamine_ed_kg.build import read_manifest
-
-    first = build(checkout)
-    # build/manifest.json is a link into the current release: this damages the release's own.
-    (checkout.build_dir / "manifest.json").write_text('{"digest": "ab', encoding="utf-8")
-    assert read_manifest(checkout.build_dir) is None
-    again = build(checkout)
-    assert again.rebuilt and again.release == first.release
-    repaired = read_manifest(checkout.build_dir)
-    assert repaired is not None and repaired["digest"] == first.digest
 
 
 def test_a_missing_file_is_not_reported_as_a_syntax_error(tmp_path: Path) -> None:

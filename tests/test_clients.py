@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from xml.dom.minidom import Document
 
 import pyoxigraph as ox
 import pytest
@@ -18,7 +19,8 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, write_dataset
+from support.graph import select
+from support.server import waitress_server, write_dataset
 
 EX = "http://example.org/"
 DATA = (f"@prefix ex: <{EX}> .\n"
@@ -34,7 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                          ox.RdfFormat.N_TRIPLES),
         GRAPH_ONTOLOGY: (f"<{EX}label> <{EX}kind> <{EX}Annotation> .", ox.RdfFormat.N_TRIPLES),
     })
-    with live_server(dataset) as srv:
+    with waitress_server(dataset) as srv:
         yield srv
 
 
@@ -48,9 +50,12 @@ def test_sparqlwrapper_select(server: LiveServer, fmt: str) -> None:
     client.setReturnFormat(fmt)
     result = client.queryAndConvert()
     if fmt == JSON:
-        labels = [b["l"]["value"] for b in result["results"]["bindings"]]  # type: ignore[index]
+        assert isinstance(result, dict)
+        labels = [b["l"]["value"] for b in result["results"]["bindings"]]
     else:
-        labels = [n.firstChild.nodeValue for n in result.getElementsByTagName("literal")]  # type: ignore[union-attr]
+        assert isinstance(result, Document)
+        labels = [n.firstChild.nodeValue if n.firstChild else None
+                  for n in result.getElementsByTagName("literal")]
     assert labels == ["esketamine", "ketamine"]
 
 
@@ -69,11 +74,13 @@ def test_sparqlwrapper_ask_and_construct(server: LiveServer) -> None:
     client = SPARQLWrapper(server.endpoint)
     client.setQuery(f"ASK {{ <{EX}esketamine> <{EX}enantiomerOf> <{EX}ketamine> }}")
     client.setReturnFormat(JSON)
-    assert client.queryAndConvert()["boolean"] is True  # type: ignore[index]
+    answer = client.queryAndConvert()
+    assert isinstance(answer, dict) and answer["boolean"] is True
     client.setQuery(f"CONSTRUCT WHERE {{ <{EX}ketamine> ?p ?o }}")
     client.setReturnFormat(TURTLE)
     body = client.queryAndConvert()
-    graph = Graph().parse(data=body, format="turtle")  # type: ignore[arg-type]
+    assert isinstance(body, bytes)
+    graph = Graph().parse(data=body, format="turtle")
     assert (URIRef(f"{EX}ketamine"), URIRef(f"{EX}label"), Literal("ketamine", lang="en")) in graph
     assert len(graph) == 2
 
@@ -89,8 +96,8 @@ def test_sparqlwrapper_sees_a_bad_query_as_bad(server: LiveServer) -> None:
 def test_rdflib_sparqlstore(server: LiveServer) -> None:
     store = SPARQLStore(server.endpoint, returnFormat="json")
     graph = Graph(store=store)
-    rows = list(graph.query(SELECT_LABELS))
-    assert [str(row[1]) for row in rows] == ["esketamine", "ketamine"]  # type: ignore[index]
+    rows = select(graph, SELECT_LABELS)
+    assert [str(row[1]) for row in rows] == ["esketamine", "ketamine"]
     ask = graph.query(f"ASK {{ <{EX}esketamine> <{EX}related> <{EX}ketamine> }}")
     assert ask.askAnswer is True
     triples = list(graph.triples((URIRef(f"{EX}ketamine"), None, None)))
@@ -102,5 +109,5 @@ def test_rdflib_sparqlstore_xml_default(server: LiveServer) -> None:
     store = SPARQLStore(server.endpoint)
     graph = Graph(store=store)
     constructed = graph.query(f"CONSTRUCT WHERE {{ <{EX}esketamine> ?p ?o }}")
-    assert len(constructed.graph) == 3  # type: ignore[arg-type]
+    assert constructed.graph is not None and len(constructed.graph) == 3
     graph.close()

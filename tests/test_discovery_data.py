@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from support.server import request
-
 from ketamine_ed_kg.iris import GRAPH_EXAMPLES, GRAPH_SERVICE, GRAPH_VOID, SPARQL_ENDPOINT
 from ketamine_ed_kg.server.run import LiveServer
+from support.server import request
 
 SIB_EXAMPLES_QUERY = """PREFIX sh: <http://www.w3.org/ns/shacl#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>

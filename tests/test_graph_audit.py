@@ -11,25 +11,20 @@ Each test generalises one kind of mistake the audit found, so that it cannot com
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.namespaces import KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths
-
-
-def fold(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+from support.graph import fold
+from support.project import Curated
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
-    return load_sources(paths)[1]
+def data(curated: Curated) -> Graph:
+    return curated.data
 
 
 def test_every_journal_name_is_printed_by_a_seed(data: Graph, shared_dir: Path) -> None:

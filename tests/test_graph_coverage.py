@@ -26,9 +26,9 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.namespaces import KEDO
-from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import fold
+from support.project import Curated
 
 # A number: digits with optional decimal or thousands separators ("0.5", "24,9", "11,808"), or a
 # ClinicalTrials.gov identifier. A digit right after a letter, a point or a comma is not the
@@ -55,11 +55,6 @@ EXCLUDED: list[tuple[str, str, str]] = [
     # The number of the review's table, in its caption: a label, not a fact.
     ("003", "Table 1. Characteristics and outcomes", "table label"),
 ]
-
-
-def fold(text: str) -> str:
-    """Fold every run of white space to one space, as the quote tests do."""
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass(frozen=True)
@@ -100,8 +95,8 @@ def spans(text: str, needle: str) -> list[tuple[int, int]]:
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
-    return load_sources(paths)[1]
+def data(curated: Curated) -> Graph:
+    return curated.data
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,14 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
-from graph_support import one
-from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.namespaces import KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import one
+from support.project import Curated
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
-    ontology, graph = load_sources(paths, lambda _: None)
-    return ontology + graph
+def data(curated: Curated) -> Graph:
+    return curated.ontology + curated.data
 
 
 def types(graph: Graph, node: Any) -> set[Any]:

@@ -7,16 +7,16 @@ our namespace, or a reference to a node nobody defined.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.namespaces import BASE, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import fold
+from support.project import Curated
 
 ALLOWED_EXTERNAL_PREFIXES = (
     "http://www.w3.org/",
@@ -42,19 +42,9 @@ ALLOWED_EXTERNAL_PREFIXES = (
 )
 
 
-def fold(text: str) -> str:
-    """Fold every run of white space to one space: quotes are verbatim up to line breaks."""
-    return re.sub(r"\s+", " ", text).strip()
-
-
 @pytest.fixture(scope="module")
-def loaded(paths: ProjectPaths) -> tuple[Graph, Graph]:
-    return load_sources(paths)
-
-
-@pytest.fixture(scope="module")
-def data(loaded: tuple[Graph, Graph]) -> Graph:
-    graph = loaded[1]
+def data(curated: Curated) -> Graph:
+    graph = curated.data
     if len(graph) == 0:
         pytest.fail("the curated graph is empty")
     return graph
@@ -134,9 +124,9 @@ def test_no_iri_is_minted_outside_our_namespace(data: Graph) -> None:
     assert not problems, "\n".join(sorted(problems))
 
 
-def test_every_referenced_resource_is_defined(data: Graph, loaded: tuple[Graph, Graph]) -> None:
+def test_every_referenced_resource_is_defined(data: Graph, curated: Curated) -> None:
     """A ked: IRI used as an object must be typed somewhere; a kedo: IRI must be declared."""
-    ontology = loaded[0]
+    ontology = curated.ontology
     typed = set(data.subjects(RDF.type, None))
     declared = set(ontology.subjects(RDF.type, None))
     problems = set()
@@ -151,8 +141,8 @@ def test_every_referenced_resource_is_defined(data: Graph, loaded: tuple[Graph, 
     assert not problems, "\n".join(sorted(problems))
 
 
-def test_study_files_are_named_after_their_study(paths: ProjectPaths) -> None:
-    for path in sorted((paths.graph_dir / "studies").glob("*.ttl")):
+def test_study_files_are_named_after_their_study(sources: ProjectPaths) -> None:
+    for path in sorted((sources.graph_dir / "studies").glob("*.ttl")):
         graph = Graph().parse(path, format="turtle")
         study = KED[path.stem]
         kinds = set(graph.objects(study, RDF.type))

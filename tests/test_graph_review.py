@@ -7,16 +7,15 @@ node loses its link, these tests say which one.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS
 
-from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.namespaces import KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import fold, select
+from support.project import Curated
 
 SOURCE_003 = "003_d45dc2f78d13051a.txt"
 
@@ -28,22 +27,17 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
+def data(curated: Curated) -> Graph:
     """The asserted graph, with the ontology's class hierarchy so that typed queries work."""
-    ontology, asserted = load_sources(paths)
     merged = Graph()
-    merged += ontology
-    merged += asserted
+    merged += curated.ontology
+    merged += curated.data
     return merged
 
 
 def number(term: object) -> float:
     assert isinstance(term, Literal), f"expected a number, got {term!r}"
     return float(term.toPython())
-
-
-def fold(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 # --- the review ------------------------------------------------------------------------
@@ -102,7 +96,7 @@ def test_study_design_and_sample_size(data: Graph, slug: str, design: URIRef, n:
 def test_long_term_cohorts_meeting_full_criteria(
     data: Graph, slug: str, condition: URIRef, n: int, percent: float
 ) -> None:
-    rows = list(data.query(PREFIXES + """
+    rows = select(data, PREFIXES + """
         SELECT ?value ?n ?min ?max WHERE {
             ?study kedo:hasParticipantGroup/kedo:hasDiagnosis ?dx ;
                    kedo:followUpDuration [ kedo:minValue ?min ; kedo:maxValue ?max ;
@@ -111,7 +105,7 @@ def test_long_term_cohorts_meeting_full_criteria(
             ?finding kedo:aboutCondition ?dx ;
                      kedo:statisticKind kedo:ProportionMeetingCriteria ;
                      kedo:value ?value ; kedo:sampleSize ?n ; kedo:unit kedo:Percent .
-        }""", initBindings={"study": KED[slug], "condition": condition}))
+        }""", study=KED[slug], condition=condition)
     assert len(rows) == 1, rows
     value, size, low, high = (number(t) for t in rows[0])
     assert (value, size, low, high) == (percent, n, 10.0, 20.0)
@@ -155,13 +149,13 @@ def test_attitudes_study_keeps_the_participant_quote(data: Graph) -> None:
 
 
 def lifetime(data: Graph, condition: URIRef, population: str) -> tuple[float, int]:
-    rows = list(data.query(PREFIXES + """
+    rows = select(data, PREFIXES + """
         SELECT ?value ?rank WHERE {
             ?f kedo:statisticKind kedo:LifetimePrevalence ; kedo:aboutCondition ?dx ;
                kedo:population ?population ; kedo:value ?value ; kedo:rank ?rank ;
                kedo:unit kedo:Percent .
             ?dx a ?condition .
-        }""", initBindings={"condition": condition, "population": Literal(population)}))
+        }""", condition=condition, population=Literal(population))
     assert len(rows) == 1, (condition, population, rows)
     return number(rows[0][0]), int(number(rows[0][1]))
 
@@ -184,14 +178,14 @@ def test_lifetime_prevalence(
 
 
 def test_prevalence_ranking_orders_ednos_bed_bn_an(data: Graph) -> None:
-    rows = list(data.query(PREFIXES + """
+    rows = select(data, PREFIXES + """
         SELECT ?class ?value WHERE {
             ?f kedo:statisticKind kedo:LifetimePrevalence ; kedo:aboutCondition ?dx ;
                kedo:population "weighted population mean" ; kedo:value ?value ; kedo:rank ?rank .
             ?dx a ?class .
             FILTER (?class IN (kedo:AnorexiaNervosa, kedo:BulimiaNervosa,
                                kedo:BingeEatingDisorder, kedo:OtherSpecifiedEatingDisorder))
-        } ORDER BY ?rank"""))
+        } ORDER BY ?rank""")
     assert [r[0] for r in rows] == [
         KEDO.OtherSpecifiedEatingDisorder,
         KEDO.BingeEatingDisorder,
@@ -218,13 +212,13 @@ def test_costs(data: Graph) -> None:
 
 
 def test_anorexia_mortality(data: Graph) -> None:
-    rows = list(data.query(PREFIXES + """
+    rows = select(data, PREFIXES + """
         SELECT ?low ?high WHERE {
             ?f kedo:statisticKind kedo:StandardizedMortalityRatio ; kedo:aboutCondition ?dx ;
                kedo:value ?low ; kedo:valueMax ?high .
             ?dx a kedo:AnorexiaNervosa .
-        }"""))
-    assert [(number(a), number(b)) for a, b in rows] == [(5.9, 10.5)]
+        }""")
+    assert [(number(low), number(high)) for low, high in rows] == [(5.9, 10.5)]
     risk = KED["mortality-an-relative-risk"]
     assert data.value(risk, KEDO.statisticKind) == KEDO.RelativeRiskOfDeath
     assert number(data.value(risk, KEDO.value)) == 12.0
@@ -277,7 +271,7 @@ TRIALS = [
 
 def trial_findings(data: Graph) -> dict[URIRef, dict[str, float]]:
     out: dict[URIRef, dict[str, float]] = {}
-    for row in data.query(PREFIXES + """
+    for row in select(data, PREFIXES + """
         SELECT ?class ?value ?unit ?rank WHERE {
             ?f kedo:statisticKind kedo:TrialCount ; kedo:aboutCondition ?dx ;
                kedo:value ?value ; kedo:rank ?rank .
@@ -287,7 +281,8 @@ def trial_findings(data: Graph) -> dict[URIRef, dict[str, float]]:
                 kedo:Diagnosis, kedo:MentalDisorder, kedo:DepressiveDisorder,
                 kedo:AnxietyDisorder, kedo:PersonalityDisorderFeatures))
         }"""):
-        cls, value, unit, rank = row  # type: ignore[misc]
+        cls, value, unit, rank = row
+        assert isinstance(cls, URIRef)
         key = "percent" if unit == KEDO.Percent else "count"
         out.setdefault(cls, {})[key] = number(value)
         out[cls]["rank"] = number(rank)
@@ -325,12 +320,12 @@ def test_total_registered_trials(data: Graph) -> None:
 
 
 def test_fda_approval_of_intranasal_esketamine_in_2019(data: Graph) -> None:
-    rows = list(data.query(PREFIXES + """
+    rows = select(data, PREFIXES + """
         SELECT ?year ?agency WHERE {
             ?e a kedo:RegulatoryEvent ; kedo:year ?year ; kedo:agency ?agency ;
                kedo:regulatesSubstance ?drug ; kedo:forCondition ?dx .
             ?drug a kedo:Esketamine . ?dx a kedo:TreatmentResistantDepression .
-        }"""))
+        }""")
     assert len(rows) == 1
     assert str(rows[0][0]) == "2019"
     assert "FDA" in str(rows[0][1])
@@ -411,12 +406,12 @@ def test_antagonism_type_conflict(data: Graph) -> None:
 
 
 def test_kap_three_step_model_in_order(data: Graph) -> None:
-    rows = list(data.query(PREFIXES + """
+    rows = select(data, PREFIXES + """
         SELECT ?index ?kind WHERE {
             ?step a kedo:SessionStep ; kedo:stepIndex ?index ; kedo:stepKind ?what .
             ?what a ?kind .
             FILTER (STRSTARTS(STR(?step), STR(ked:kap-model-step-)))
-        } ORDER BY ?index"""))
+        } ORDER BY ?index""")
     assert [(int(number(i)), k) for i, k in rows] == [
         (1, KEDO.PreparatoryPsychotherapy),
         (2, KEDO.KetamineDosingSession),
@@ -425,12 +420,12 @@ def test_kap_three_step_model_in_order(data: Graph) -> None:
 
 
 def test_ketamine_side_effects(data: Graph) -> None:
-    effects = set(data.query(PREFIXES + """
+    effects = select(data, PREFIXES + """
         SELECT ?effect WHERE {
             ?r a kedo:AdverseEffectReport ; kedo:reportedFor ked:ketamine ;
                kedo:adverseEffect ?effect .
-        }"""))
-    assert {e[0] for e in effects} >= {  # type: ignore[index]
+        }""")
+    assert {e[0] for e in effects} >= {
         KEDO.Depersonalization, KEDO.Derealization, KEDO.EmergencePhenomena}
 
 

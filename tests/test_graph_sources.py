@@ -15,20 +15,14 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
-from graph_support import one
-from ketamine_ed_kg.loading import load_sources
 from ketamine_ed_kg.namespaces import CITO, KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import one
+from support.project import Curated
 
 
 @pytest.fixture(scope="module")
-def loaded(paths: ProjectPaths) -> tuple[Graph, Graph]:
-    return load_sources(paths)
-
-
-@pytest.fixture(scope="module")
-def data(loaded: tuple[Graph, Graph]) -> Graph:
-    return loaded[1]
+def data(curated: Curated) -> Graph:
+    return curated.data
 
 
 def subclasses(ontology: Graph, cls: URIRef) -> set[URIRef]:
@@ -241,9 +235,9 @@ def test_solmi_meta_analysis(data: Graph) -> None:
 @pytest.mark.parametrize("name,author,year", [("fond-2014", "Fond", "2014"),
                                               ("durdle-2019", "Durdle", "2019")])
 def test_unverified_mentions_are_not_studies(
-    loaded: tuple[Graph, Graph], name: str, author: str, year: str
+    curated: Curated, name: str, author: str, year: str
 ) -> None:
-    ontology, data = loaded
+    ontology, data = curated
     node = KED[name]
     kinds = set(data.objects(node, RDF.type))
     assert kinds == {KEDO.UnverifiedStudyReference}

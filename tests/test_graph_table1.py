@@ -19,9 +19,11 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from ketamine_ed_kg.loading import load_sources, parse_file
+from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import DCTERMS, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
+from support.graph import single
+from support.project import Curated
 
 STUDIES = (
     "mills-1998",
@@ -36,21 +38,20 @@ D = Decimal
 
 
 @pytest.fixture(scope="module")
-def data(paths: ProjectPaths) -> Graph:
+def data(curated: Curated) -> Graph:
     """The asserted graph, every curated file merged."""
-    return load_sources(paths)[1]
+    return curated.data
 
 
-def one(graph: Graph, subject: Node, prop: URIRef) -> Node:
-    """The single value of ``prop`` on ``subject``; fails if there are none or several."""
-    values = list(graph.objects(subject, prop))
-    assert len(values) == 1, f"{subject} {prop}: expected one value, found {values}"
-    return values[0]
+def integer(node: Node | None) -> int:
+    """An integer literal's value."""
+    assert isinstance(node, Literal), f"not a literal: {node!r}"
+    return int(node)
 
 
 def num(graph: Graph, subject: Node, prop: URIRef) -> Decimal:
     """A numeric value as a Decimal (exact, so 0.1 + 0.2 issues cannot hide a typo)."""
-    value = one(graph, subject, prop)
+    value = single(graph, subject, prop)
     assert isinstance(value, Literal), f"{subject} {prop} is not a literal: {value!r}"
     return D(str(value))
 
@@ -58,7 +59,7 @@ def num(graph: Graph, subject: Node, prop: URIRef) -> Decimal:
 def quantity(graph: Graph, node: Node) -> tuple[Decimal, Decimal, Node]:
     """(minimum, maximum, unit) of a kedo:Quantity."""
     low, high = num(graph, node, KEDO.minValue), num(graph, node, KEDO.maxValue)
-    return low, high, one(graph, node, KEDO.unit)
+    return low, high, single(graph, node, KEDO.unit)
 
 
 def sessions(graph: Graph, regimen: Node) -> tuple[int, int]:
@@ -69,7 +70,7 @@ def sessions(graph: Graph, regimen: Node) -> tuple[int, int]:
 
 def dose_of(graph: Graph, dose: Node) -> tuple[Decimal, Node]:
     """(value, unit) of a kedo:Dose."""
-    return num(graph, dose, KEDO.doseValue), one(graph, dose, KEDO.doseUnit)
+    return num(graph, dose, KEDO.doseValue), single(graph, dose, KEDO.doseUnit)
 
 
 def types_of(graph: Graph, subject: Node, prop: URIRef) -> set[Node]:
@@ -81,7 +82,7 @@ def regimen_of(graph: Graph, study: URIRef, drug_class: URIRef) -> Node:
     """The study's regimen whose drug is typed with ``drug_class``."""
     found = [
         r for r in graph.objects(study, KEDO.hasRegimen)
-        if (one(graph, r, KEDO.hasDrug), RDF.type, drug_class) in graph
+        if (single(graph, r, KEDO.hasDrug), RDF.type, drug_class) in graph
     ]
     assert len(found) == 1, f"{study}: expected one {drug_class} regimen, found {found}"
     return found[0]
@@ -107,10 +108,10 @@ def titration(graph: Graph, regimen: Node) -> list[tuple[int, Decimal, Decimal |
     for step in graph.objects(regimen, KEDO.hasTitrationStep):
         upper = graph.value(step, KEDO.doseValueMax)
         steps.append((
-            int(one(graph, step, KEDO.stepIndex)),  # type: ignore[call-overload]
+            integer(single(graph, step, KEDO.stepIndex)),
             num(graph, step, KEDO.doseValue),
             D(str(upper)) if upper is not None else None,
-            one(graph, step, KEDO.doseUnit),
+            single(graph, step, KEDO.doseUnit),
         ))
     return sorted(steps, key=lambda s: s[0])
 
@@ -118,7 +119,7 @@ def titration(graph: Graph, regimen: Node) -> list[tuple[int, Decimal, Decimal |
 def subgroup_sizes(graph: Graph, group: URIRef) -> dict[str, int]:
     """Subgroup IRI suffix -> sample size, for every subgroup of ``group``."""
     return {
-        str(s).rsplit("-subgroup-", 1)[1]: int(one(graph, s, KEDO.sampleSize))  # type: ignore[call-overload]
+        str(s).rsplit("-subgroup-", 1)[1]: integer(single(graph, s, KEDO.sampleSize))
         for s in graph.subjects(KEDO.subgroupOf, group)
     }
 
@@ -127,8 +128,8 @@ def subgroup_sizes(graph: Graph, group: URIRef) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("slug", STUDIES)
-def test_each_study_file_parses_alone_and_backs_its_nodes(paths: ProjectPaths, slug: str) -> None:
-    graph = parse_file(paths.graph_dir / "studies" / f"{slug}.ttl")
+def test_each_study_file_parses_alone_and_backs_its_nodes(sources: ProjectPaths, slug: str) -> None:
+    graph = parse_file(sources.graph_dir / "studies" / f"{slug}.ttl")
     study = KED[slug]
     assert (study, RDF.type, KEDO.HumanStudy) in graph
     about = set(graph.objects(None, KEDO.about))
@@ -139,7 +140,7 @@ def test_each_study_file_parses_alone_and_backs_its_nodes(paths: ProjectPaths, s
     )
     assert not unbacked, f"{slug}: nodes no claim in the same file is about: {unbacked}"
     for claim in claims:
-        source = one(graph, claim, KEDO.source)
+        source = single(graph, claim, KEDO.source)
         assert str(source) in {str(KED[f"source-00{i}"]) for i in range(5)}, claim
         for quote in graph.objects(claim, KEDO.quote):
             assert isinstance(quote, Literal) and quote.language in ("en", "nb"), (claim, quote)
@@ -161,19 +162,20 @@ STUDY_FACTS = [
 ]
 
 
-@pytest.mark.parametrize(("slug", "design", "ref", "year", "sources"), STUDY_FACTS)
+@pytest.mark.parametrize(("slug", "design", "ref", "year", "described_by"), STUDY_FACTS)
 def test_study_design_reference_year_and_sources(
-    data: Graph, slug: str, design: URIRef, ref: str | None, year: str | None, sources: set[str]
+    data: Graph, slug: str, design: URIRef, ref: str | None, year: str | None,
+    described_by: set[str],
 ) -> None:
     study = KED[slug]
-    assert one(data, study, KEDO.hasDesign) == design
+    assert single(data, study, KEDO.hasDesign) == design
     refs = [str(r) for r in data.objects(study, KEDO.referenceNumberIn)]
     assert refs == ([ref] if ref else [])
     years = [str(y) for y in data.objects(study, KEDO.publicationYear)]
     assert years == ([year] if year else []), "a year no source gives must not appear"
     described = {str(s).rsplit("-", 1)[1] for s in data.objects(study, KEDO.describedIn)}
-    assert described == sources
-    assert one(data, study, KEDO.firstAuthor) == Literal(slug.split("-")[0].capitalize())
+    assert described == described_by
+    assert single(data, study, KEDO.firstAuthor) == Literal(slug.split("-")[0].capitalize())
 
 
 # --- publications -----------------------------------------------------------------------
@@ -203,13 +205,13 @@ def test_publication_identifiers(
     title: str
 ) -> None:
     pub = KED[f"pub-{slug}"]
-    assert one(data, KED[slug], KEDO.reportedIn) == pub
+    assert single(data, KED[slug], KEDO.reportedIn) == pub
     assert (pub, RDF.type, KEDO.Publication) in data
-    assert one(data, pub, KEDO.doi) == Literal(doi)
+    assert single(data, pub, KEDO.doi) == Literal(doi)
     assert [str(p) for p in data.objects(pub, KEDO.pmid)] == ([pmid] if pmid else [])
     assert [str(p) for p in data.objects(pub, KEDO.pmcid)] == ([pmcid] if pmcid else [])
     assert [str(j) for j in data.objects(pub, KEDO.journal)] == ([journal] if journal else [])
-    assert str(one(data, pub, DCTERMS.title)).startswith(title)
+    assert str(single(data, pub, DCTERMS.title)).startswith(title)
     see_also = {str(o) for o in data.objects(pub, RDFS.seeAlso)}
     assert f"https://doi.org/{doi}" in see_also
     if pmid:
@@ -230,8 +232,8 @@ def test_robison_doi_is_kept_as_printed_in_a_claim(data: Graph) -> None:
               if (c, KEDO.about, KED["pub-robison-2022"]) in data]
     assert claims, "the DOI as 002 prints it (with a space) must be recorded in a claim"
     for claim in claims:
-        assert one(data, claim, KEDO.assertsProperty) == KEDO.doi
-        assert one(data, claim, KEDO.source) == KED["source-002"]
+        assert single(data, claim, KEDO.assertsProperty) == KEDO.doi
+        assert single(data, claim, KEDO.source) == KED["source-002"]
 
 
 # --- Mills et al. 1998 ------------------------------------------------------------------
@@ -285,15 +287,16 @@ def test_mills_regimen(data: Graph) -> None:
     study = KED["mills-1998"]
     ketamine = regimen_of(data, study, KEDO.Ketamine)
     assert list(data.objects(ketamine, KEDO.route)) == [KEDO.Intravenous]
-    dose = one(data, ketamine, KEDO.hasDose)
+    dose = single(data, ketamine, KEDO.hasDose)
     assert dose_of(data, dose) == (D(20), KEDO.MilligramPerHour)
-    assert quantity(data, one(data, ketamine, KEDO.infusionDuration)) == (D(10), D(10), KEDO.Hour)
+    infusion = single(data, ketamine, KEDO.infusionDuration)
+    assert quantity(data, infusion) == (D(10), D(10), KEDO.Hour)
     assert sessions(data, ketamine) == (2, 15)
-    assert quantity(data, one(data, ketamine, KEDO.dosingInterval)) == (D(5), D(21), KEDO.Day)
+    assert quantity(data, single(data, ketamine, KEDO.dosingInterval)) == (D(5), D(21), KEDO.Day)
     nalmefene = regimen_of(data, study, KEDO.Nalmefene)
     assert list(data.objects(nalmefene, KEDO.route)) == [KEDO.Oral]
-    assert (one(data, ketamine, KEDO.adjunctTreatment), RDF.type, KEDO.Nalmefene) in data
-    assert quantity(data, one(data, study, KEDO.followUpDuration)) == (D(7), D(24), KEDO.Month)
+    assert (single(data, ketamine, KEDO.adjunctTreatment), RDF.type, KEDO.Nalmefene) in data
+    assert quantity(data, single(data, study, KEDO.followUpDuration)) == (D(7), D(24), KEDO.Month)
 
 
 def test_mills_outcomes(data: Graph) -> None:
@@ -318,8 +321,8 @@ def test_dechant_patient_and_regimen(data: Graph) -> None:
     group = KED["dechant-undated-group"]
     assert num(data, group, KEDO.sampleSize) == 1
     assert num(data, group, KEDO.age) == 29
-    assert one(data, group, KEDO.sex) == KEDO.Female
-    assert one(data, group, KEDO.illnessDurationDescription) == Literal("11+ years")
+    assert single(data, group, KEDO.sex) == KEDO.Female
+    assert single(data, group, KEDO.illnessDurationDescription) == Literal("11+ years")
     prior = types_of(data, group, KEDO.priorTreatment)
     assert {KEDO.Antidepressant, KEDO.Antipsychotic, KEDO.ElectroconvulsiveTherapy} <= prior
     dx = types_of(data, group, KEDO.hasDiagnosis)
@@ -327,16 +330,17 @@ def test_dechant_patient_and_regimen(data: Graph) -> None:
             KEDO.BorderlinePersonalityFeatures, KEDO.NarcissisticPersonalityFeatures,
             KEDO.SuicidalIdeation} <= dx
     regimen = regimen_of(data, KED["dechant-undated"], KEDO.Ketamine)
-    dose = one(data, regimen, KEDO.hasDose)
+    dose = single(data, regimen, KEDO.hasDose)
     assert dose_of(data, dose) == (D("0.5"), KEDO.MilligramPerKilogram)
-    assert quantity(data, one(data, regimen, KEDO.infusionDuration)) == (D(40), D(40), KEDO.Minute)
+    infusion = single(data, regimen, KEDO.infusionDuration)
+    assert quantity(data, infusion) == (D(40), D(40), KEDO.Minute)
     assert sessions(data, regimen) == (9, 9)
-    assert "twice weekly for 4 weeks" in str(one(data, regimen, KEDO.frequencyDescription))
+    assert "twice weekly for 4 weeks" in str(single(data, regimen, KEDO.frequencyDescription))
 
 
 def test_dechant_suicidality_course_in_order(data: Graph) -> None:
     timeline = sorted(
-        (int(o_order), data.value(o, KEDO.responseCategory), data.value(o, KEDO.direction))  # type: ignore[call-overload]
+        (integer(o_order), data.value(o, KEDO.responseCategory), data.value(o, KEDO.direction))
         for o in data.objects(KED["dechant-undated"], KEDO.hasOutcome)
         if data.value(o, KEDO.construct) == KEDO.Suicidality
         and (o_order := data.value(o, KEDO.timePointOrder)) is not None
@@ -357,15 +361,15 @@ def test_dechant_suicidality_course_in_order(data: Graph) -> None:
 def test_ragnhildstveit_patient(data: Graph) -> None:
     group = KED["ragnhildstveit-2021-group"]
     assert num(data, group, KEDO.age) == 21
-    assert one(data, group, KEDO.sex) == KEDO.Female
+    assert single(data, group, KEDO.sex) == KEDO.Female
     assert num(data, group, KEDO.illnessDurationYears) == 9
-    dx = one(data, group, KEDO.hasDiagnosis)
+    dx = single(data, group, KEDO.hasDiagnosis)
     assert (dx, RDF.type, KEDO.BulimiaNervosaBingePurgeType) in data
     qualifiers = set(data.objects(dx, KEDO.hasQualifier))
     assert {KEDO.ExtremeSeverity, KEDO.SevereAndEnduring} <= qualifiers
-    measurement = one(data, group, KEDO.hasMeasurement)
+    measurement = single(data, group, KEDO.hasMeasurement)
     assert num(data, measurement, KEDO.numericValue) == 40
-    assert one(data, measurement, KEDO.unit) == KEDO.EpisodesPerDay
+    assert single(data, measurement, KEDO.unit) == KEDO.EpisodesPerDay
     prior = types_of(data, group, KEDO.priorTreatment)
     assert {KEDO.InpatientCare, KEDO.ResidentialTreatment} <= prior
     # outpatient, inpatient and residential care
@@ -375,14 +379,15 @@ def test_ragnhildstveit_patient(data: Graph) -> None:
 def test_ragnhildstveit_kap_regimen_and_session_steps(data: Graph) -> None:
     regimen = regimen_of(data, KED["ragnhildstveit-2021"], KEDO.Ketamine)
     assert list(data.objects(regimen, KEDO.route)) == [KEDO.Intravenous]
-    dose = one(data, regimen, KEDO.hasDose)
+    dose = single(data, regimen, KEDO.hasDose)
     assert num(data, dose, KEDO.doseValue) == D("0.5")
-    assert quantity(data, one(data, regimen, KEDO.infusionDuration)) == (D(40), D(40), KEDO.Minute)
+    infusion = single(data, regimen, KEDO.infusionDuration)
+    assert quantity(data, infusion) == (D(40), D(40), KEDO.Minute)
     assert num(data, regimen, KEDO.courseCount) == 3
     assert num(data, regimen, KEDO.sessionsPerCourse) == 6
     assert sessions(data, regimen) == (18, 18)
-    assert quantity(data, one(data, regimen, KEDO.dosingInterval)) == (D(48), D(48), KEDO.Hour)
-    frequency = one(data, regimen, KEDO.frequencyDescription)
+    assert quantity(data, single(data, regimen, KEDO.dosingInterval)) == (D(48), D(48), KEDO.Hour)
+    frequency = single(data, regimen, KEDO.frequencyDescription)
     assert frequency == Literal("twice weekly at 48 h intervals")
     adjuncts = types_of(data, regimen, KEDO.adjunctTreatment)
     assert {KEDO.KetamineAssistedPsychotherapy, KEDO.HumanisticTherapy} <= adjuncts
@@ -392,10 +397,10 @@ def test_ragnhildstveit_kap_regimen_and_session_steps(data: Graph) -> None:
         if not str(step).startswith(str(KED["ragnhildstveit-2021-"])):
             continue
         kinds = types_of(data, step, KEDO.stepKind)
-        steps.append((int(one(data, step, KEDO.stepIndex)),  # type: ignore[call-overload]
+        steps.append((integer(single(data, step, KEDO.stepIndex)),
                       kinds & {KEDO.PreparatoryPsychotherapy, KEDO.KetamineDosingSession,
                                KEDO.IntegrationPsychotherapy},
-                      quantity(data, one(data, step, KEDO.duration))))
+                      quantity(data, single(data, step, KEDO.duration))))
     assert sorted(steps, key=lambda s: s[0]) == [
         (1, {KEDO.PreparatoryPsychotherapy}, (D(30), D(30), KEDO.Minute)),
         (2, {KEDO.KetamineDosingSession}, (D(40), D(40), KEDO.Minute)),
@@ -437,10 +442,11 @@ def test_schwartz_regimen(data: Graph) -> None:
         (1, D("0.5"), None, KEDO.MilligramPerKilogram),
         (2, D("0.8"), D("0.9"), KEDO.MilligramPerKilogram),  # text: "titrated to 0.8–0.9 mg/kg"
     ]
-    assert quantity(data, one(data, regimen, KEDO.infusionDuration)) == (D(30), D(90), KEDO.Minute)
+    infusion = single(data, regimen, KEDO.infusionDuration)
+    assert quantity(data, infusion) == (D(30), D(90), KEDO.Minute)
     assert sessions(data, regimen) == (5, 9)
-    assert quantity(data, one(data, regimen, KEDO.dosingInterval)) == (D(4), D(6), KEDO.Week)
-    assert "12+ months" in str(one(data, regimen, KEDO.frequencyDescription))
+    assert quantity(data, single(data, regimen, KEDO.dosingInterval)) == (D(4), D(6), KEDO.Week)
+    assert "12+ months" in str(single(data, regimen, KEDO.frequencyDescription))
 
 
 def test_schwartz_table_and_text_titration_conflict(data: Graph) -> None:
@@ -448,12 +454,12 @@ def test_schwartz_table_and_text_titration_conflict(data: Graph) -> None:
     table = KED["schwartz-2021-claim-table-titration"]
     text = KED["schwartz-2021-claim-text-titration"]
     assert (table, KEDO.conflictsWith, text) in data or (text, KEDO.conflictsWith, table) in data
-    assert one(data, table, KEDO.assertsProperty) == KEDO.doseValue
-    assert one(data, text, KEDO.assertsProperty) == KEDO.doseValue
-    assert D(str(one(data, table, KEDO.assertsValue))) == D("0.9")
-    assert D(str(one(data, text, KEDO.assertsValue))) == D("0.8")
-    assert "titrated to 0.9 mg/kg" in str(one(data, table, KEDO.quote))
-    assert "0.8–0.9 mg/kg" in str(one(data, text, KEDO.quote))
+    assert single(data, table, KEDO.assertsProperty) == KEDO.doseValue
+    assert single(data, text, KEDO.assertsProperty) == KEDO.doseValue
+    assert D(str(single(data, table, KEDO.assertsValue))) == D("0.9")
+    assert D(str(single(data, text, KEDO.assertsValue))) == D("0.8")
+    assert "titrated to 0.9 mg/kg" in str(single(data, table, KEDO.quote))
+    assert "0.8–0.9 mg/kg" in str(single(data, text, KEDO.quote))
 
 
 def test_schwartz_route_statements_side_by_side(data: Graph) -> None:
@@ -486,7 +492,7 @@ def test_schwartz_outcomes(data: Graph) -> None:
 def test_scolnick_patient(data: Graph) -> None:
     group = KED["scolnick-2020-group"]
     assert num(data, group, KEDO.age) == 29
-    assert one(data, group, KEDO.sex) == KEDO.Female
+    assert single(data, group, KEDO.sex) == KEDO.Female
     assert num(data, group, KEDO.illnessDurationYears) == 15
     dx = types_of(data, group, KEDO.hasDiagnosis)
     assert {KEDO.AnorexiaNervosaRestrictingType, KEDO.MajorDepressiveDisorder,
@@ -502,12 +508,13 @@ def test_scolnick_titration_in_order(data: Graph) -> None:
         (3, D("1.1"), None, mgkg), (4, D("1.2"), None, mgkg),
     ]
     assert list(data.objects(regimen, KEDO.route)) == [KEDO.Intravenous]
-    assert quantity(data, one(data, regimen, KEDO.infusionDuration)) == (D(45), D(45), KEDO.Minute)
+    infusion = single(data, regimen, KEDO.infusionDuration)
+    assert quantity(data, infusion) == (D(45), D(45), KEDO.Minute)
     assert sessions(data, regimen) == (4, 4)
-    assert quantity(data, one(data, regimen, KEDO.treatmentSpan)) == (D(14), D(14), KEDO.Day)
-    frequency = one(data, regimen, KEDO.frequencyDescription)
+    assert quantity(data, single(data, regimen, KEDO.treatmentSpan)) == (D(14), D(14), KEDO.Day)
+    frequency = single(data, regimen, KEDO.frequencyDescription)
     assert frequency == Literal("14 days at unspecified intervals")
-    assert (one(data, regimen, KEDO.adjunctTreatment), RDF.type, KEDO.KetogenicDiet) in data
+    assert (single(data, regimen, KEDO.adjunctTreatment), RDF.type, KEDO.KetogenicDiet) in data
 
 
 def test_scolnick_ondansetron_as_printed(data: Graph) -> None:
@@ -515,14 +522,14 @@ def test_scolnick_ondansetron_as_printed(data: Graph) -> None:
     study = KED["scolnick-2020"]
     ketamine = regimen_of(data, study, KEDO.Ketamine)
     ondansetron = regimen_of(data, study, KEDO.Ondansetron)
-    assert one(data, ketamine, KEDO.precededBy) == one(data, ondansetron, KEDO.hasDrug)
+    assert single(data, ketamine, KEDO.precededBy) == single(data, ondansetron, KEDO.hasDrug)
     assert list(data.objects(ondansetron, KEDO.route)) == [KEDO.Sublingual]
-    dose = one(data, ondansetron, KEDO.hasDose)
+    dose = single(data, ondansetron, KEDO.hasDose)
     assert dose_of(data, dose) == (D(4), KEDO.Gram)
     quotes = [str(q) for c in data.subjects(KEDO.about, dose) for q in data.objects(c, KEDO.quote)]
     assert any("4 g of sublingual ondansetron" in q for q in quotes)
     # "to prevent ketamine-associated nausea and vomiting"
-    reports = [r for r in data.subjects(KEDO.reportedFor, one(data, ketamine, KEDO.hasDrug))
+    reports = [r for r in data.subjects(KEDO.reportedFor, single(data, ketamine, KEDO.hasDrug))
                if (r, RDF.type, KEDO.AdverseEffectReport) in data]
     assert {e for r in reports for e in data.objects(r, KEDO.adverseEffect)} == {
         KEDO.Nausea, KEDO.Vomiting}
@@ -534,7 +541,7 @@ def test_scolnick_outcomes(data: Graph) -> None:
     assert (KEDO.EatingDisorderSymptoms, KEDO.CompleteAndSustainedRemission) in found
     assert (KEDO.ObsessiveCompulsiveSymptoms, KEDO.CompleteAndSustainedRemission) in found
     assert {KEDO.ObsessiveCompulsiveSymptoms, KEDO.BodyWeight} <= {c for c, _ in found}
-    follow_up = one(data, KED["scolnick-2020"], KEDO.followUpDuration)
+    follow_up = single(data, KED["scolnick-2020"], KEDO.followUpDuration)
     assert quantity(data, follow_up) == (D(6), D(6), KEDO.Month)
 
 
@@ -543,7 +550,7 @@ def test_scolnick_outcomes(data: Graph) -> None:
 
 def test_robison_group_kap_case_series(data: Graph) -> None:
     study = KED["robison-2022"]
-    group = one(data, study, KEDO.hasParticipantGroup)
+    group = single(data, study, KEDO.hasParticipantGroup)
     # no seed gives the sample size, so none may be recorded
     assert not list(data.objects(group, KEDO.sampleSize))
     dx = types_of(data, group, KEDO.hasDiagnosis)

@@ -16,9 +16,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-from ketamine_ed_kg.loading import load_sources, parse_file
 from ketamine_ed_kg.namespaces import IAO_DEFINITION, KEDO, OBOINOWL, ONTOLOGY_IRI
 from ketamine_ed_kg.paths import ProjectPaths
+from support.project import Curated
 
 ENTITY_TYPES = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty,
                 OWL.NamedIndividual)
@@ -29,8 +29,8 @@ BUILT_IN = (str(RDF), str(RDFS), str(OWL))
 
 
 @pytest.fixture(scope="module")
-def onto(paths: ProjectPaths) -> Graph:
-    return parse_file(paths.ontology_file)
+def onto(curated: Curated) -> Graph:
+    return curated.ontology
 
 
 def kedo_entities(g: Graph) -> set[URIRef]:
@@ -40,16 +40,16 @@ def kedo_entities(g: Graph) -> set[URIRef]:
     }
 
 
-def data_model_terms(paths: ProjectPaths) -> set[str]:
-    text = (paths.root / "docs" / "data-model.md").read_text(encoding="utf-8")
+def data_model_terms(sources: ProjectPaths) -> set[str]:
+    text = (sources.root / "docs" / "data-model.md").read_text(encoding="utf-8")
     return set(re.findall(r"`kedo:([A-Za-z][A-Za-z0-9_-]*)`", text))
 
 
 # --- the data-model contract -------------------------------------------------------------
 
 
-def test_every_data_model_term_is_declared(onto: Graph, paths: ProjectPaths) -> None:
-    terms = data_model_terms(paths)
+def test_every_data_model_term_is_declared(onto: Graph, sources: ProjectPaths) -> None:
+    terms = data_model_terms(sources)
     assert len(terms) > 300, "the data model names a few hundred kedo: terms"
     declared = {str(e)[len(str(KEDO)):] for e in kedo_entities(onto)}
     assert sorted(terms - declared) == []
@@ -163,12 +163,12 @@ def test_header_has_dated_version_license_title_description(onto: Graph) -> None
     assert not list(onto.objects(ont, OWL.imports)), "imports would break offline opening"
 
 
-def test_catalog_maps_ontology_iri_to_local_file(paths: ProjectPaths) -> None:
+def test_catalog_maps_ontology_iri_to_local_file(sources: ProjectPaths) -> None:
     import xml.etree.ElementTree as ET
 
-    root = ET.parse(paths.ontology_dir / "catalog-v001.xml").getroot()
+    root = ET.parse(sources.ontology_dir / "catalog-v001.xml").getroot()
     uris = {el.get("name"): el.get("uri") for el in root.iter() if el.tag.endswith("uri")}
-    assert uris.get(ONTOLOGY_IRI) == paths.ontology_file.name
+    assert uris.get(ONTOLOGY_IRI) == sources.ontology_file.name
 
 
 # --- OWL 2 DL hygiene --------------------------------------------------------------------
@@ -194,8 +194,8 @@ def test_every_property_used_in_the_ontology_is_declared(onto: Graph) -> None:
     assert sorted(map(str, used - declared)) == []
 
 
-def test_every_property_used_in_the_graph_is_declared(paths: ProjectPaths) -> None:
-    ontology, data = load_sources(paths)
+def test_every_property_used_in_the_graph_is_declared(curated: Curated) -> None:
+    ontology, data = curated
     declared = set(declared_properties(ontology))
     used = {p for p in data.predicates() if not str(p).startswith(BUILT_IN)}
     assert sorted(map(str, used - declared)) == [], "declare them in ontology/ketamine-ed.ttl"

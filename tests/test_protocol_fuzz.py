@@ -16,17 +16,14 @@ The properties, for every response:
 The generators are plain functions over a :class:`Source` of choices, so ``scripts/stress.py``
 draws the same requests from a seeded ``random.Random`` (:class:`RandomSource`) that Hypothesis
 draws here (:class:`HypothesisSource`). Hypothesis runs derandomized, without an example
-database, its storage directory private (under ``tmp_path`` while the tests run); the example
-count bounds the run.
+database, its storage directory private (conftest.py); the example count bounds the run.
 """
 
 from __future__ import annotations
 
 import http.client
 import random
-import shutil
 import socket
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,13 +263,14 @@ def describe(req: RawRequest, answer: Answer) -> str:
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import configuration as hypothesis_configuration  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED  # noqa: E402
-from test_server_support import GunicornServer, gunicorn_server, write_dataset  # noqa: E402
+from support.server import GunicornServer, gunicorn_server, write_dataset  # noqa: E402
 
 MAX_EXAMPLES = 1500
+
+pytestmark = pytest.mark.fuzz
 
 
 class HypothesisSource:
@@ -289,23 +287,6 @@ class HypothesisSource:
 
     def blob(self, max_size: int) -> bytes:
         return self.data.draw(st.binary(max_size=max_size))
-
-
-# Hypothesis's pytest plugin caches constants in its storage directory (./.hypothesis by
-# default) while pytest collects: point that at a private temporary folder from import on, and
-# at tmp_path while the tests run; removed at the end.
-_HOME = Path(tempfile.mkdtemp(prefix="ked-fuzz-"))
-hypothesis_configuration.set_hypothesis_home_dir(_HOME)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def private_storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    hypothesis_configuration.set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
-    try:
-        yield
-    finally:
-        hypothesis_configuration.set_hypothesis_home_dir(None)
-        shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

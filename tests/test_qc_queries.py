@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ketamine_ed_kg.validation_report import short
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
@@ -16,8 +17,9 @@ from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc, short
-from shape_fixture_support import FIXTURE_DIR, fixture_paths, load_fixture
+from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc
+from support.project import Curated
+from support.shapes import FIXTURE_DIR, fixture_paths, load_fixture
 
 REQUIRED = {
     "cited-study-missing-violation", "titration-order-violation", "titration-index-violation",
@@ -27,13 +29,13 @@ REQUIRED = {
 
 
 @pytest.fixture(scope="module")
-def queries(paths: ProjectPaths) -> dict[str, QcQuery]:
-    return {q.name: q for q in load_qc_queries(paths.qc_queries_dir)}
+def queries(qc_queries: tuple[QcQuery, ...]) -> dict[str, QcQuery]:
+    return {q.name: q for q in qc_queries}
 
 
 @pytest.fixture(scope="module")
-def ontology(paths: ProjectPaths) -> Graph:
-    return parse_file(paths.ontology_file)
+def ontology(curated: Curated) -> Graph:
+    return curated.ontology
 
 
 def _rows(query: QcQuery, data: Graph, ontology: Graph) -> list[str]:
@@ -153,10 +155,10 @@ def test_declared_terms_pass_and_misspelt_ones_fail(
 
 
 def test_the_curated_graph_passes_every_query(
-    paths: ProjectPaths, queries: dict[str, QcQuery], ontology: Graph
+    sources: ProjectPaths, queries: dict[str, QcQuery], ontology: Graph
 ) -> None:
     data = Graph()
-    for file in paths.graph_files():
+    for file in sources.graph_files():
         parse_file(file, data)
     rows = run_qc(data + ontology, list(queries.values()))
     assert [(short(r.focus), short(r.source_shape)) for r in rows] == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -19,7 +18,6 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.build import build, dataset_file
 from ketamine_ed_kg.errors import DataError
 from ketamine_ed_kg.examples import (
     QUERY_BASE,
@@ -38,28 +36,17 @@ from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import open_store
-from test_server_support import live_server, request
+from support.project import BuiltDataset
+from support.server import request
 
 EXAMPLES = load_examples(project_paths().queries_dir)
 NAMES = [e.name for e in EXAMPLES]
 
 
-@pytest.fixture(scope="session")
-def dataset(paths: ProjectPaths) -> Path:
-    """The built dataset the service serves (rebuilt only when a source changed)."""
-    build(paths)
-    return dataset_file(paths)
-
-
 @pytest.fixture(scope="module")
-def embedded(dataset: Path) -> ox.Store:
-    return open_store(dataset)
-
-
-@pytest.fixture(scope="module")
-def server(dataset: Path) -> Iterator[LiveServer]:
-    with live_server(dataset) as live:
-        yield live
+def embedded(built_dataset: BuiltDataset) -> ox.Store:
+    """The built dataset in an embedded store, as the service loads it."""
+    return open_store(built_dataset.dataset)
 
 
 def _example(name: str) -> Example:
@@ -71,7 +58,9 @@ def _embedded_answer(store: ox.Store, query: str) -> Answer:
     if isinstance(result, ox.QueryBoolean):
         return Answer(boolean=bool(result))
     assert isinstance(result, ox.QuerySolutions)
-    return answer_from_json(json.loads(result.serialize(format=ox.QueryResultsFormat.JSON)))
+    body = result.serialize(format=ox.QueryResultsFormat.JSON)
+    assert body is not None
+    return answer_from_json(json.loads(body))
 
 
 def _expected(example: Example) -> Answer:
@@ -113,9 +102,9 @@ def test_expected_answer_on_embedded_store(name: str, embedded: ox.Store) -> Non
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_expected_answer_over_http(name: str, server: LiveServer) -> None:
+def test_expected_answer_over_http(name: str, live_server: LiveServer) -> None:
     example = _example(name)
-    reply = request(server.endpoint + "?" + urlencode({"query": example.query}),
+    reply = request(live_server.endpoint + "?" + urlencode({"query": example.query}),
                     headers={"Accept": "application/sparql-results+json"})
     assert reply.status == 200, reply.text
     problems = compare(_expected(example), answer_from_json(json.loads(reply.body)),
@@ -199,8 +188,8 @@ def test_examples_graph_has_every_query_and_prefixes() -> None:
     assert {"kedo", "ked", "rdfs"} <= prefixes
 
 
-def test_docs_list_every_question(paths: ProjectPaths) -> None:
+def test_docs_list_every_question(sources: ProjectPaths) -> None:
     """docs/queries.md is generated from the query files and must be regenerated with them."""
-    docs = (paths.root / "docs" / "queries.md").read_text(encoding="utf-8")
+    docs = (sources.root / "docs" / "queries.md").read_text(encoding="utf-8")
     assert docs == render_markdown(EXAMPLES), (
         "docs/queries.md is stale: run `ketamine-ed-kg queries --write-docs`")

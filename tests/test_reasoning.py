@@ -1,9 +1,11 @@
 """HermiT over the ontology, over the ontology plus the curated graph, and over known mistakes.
 
-Each HermiT run starts a Java VM, so the two runs over the project files are shared by the whole
-session. The negative tests prove the check can fail: a curation mistake the data model forbids
-(a diagnosis instance that is also a drug) must make the graph inconsistent, while the same
-snippet without the mistake stays consistent.
+Each HermiT run starts a Java VM, so the two runs over the project files are shared by the
+module's tests; every test that needs Java asks for the ``java`` fixture and is thereby marked
+``hermit`` (conftest.py), so ``make test-fast`` leaves it out. The negative tests prove the
+check can fail: a curation mistake the data model forbids (a diagnosis instance that is also a
+drug) must make the graph inconsistent, while the same snippet without the mistake stays
+consistent.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ from ketamine_ed_kg.namespaces import KEDO
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.reasoning import (
     ReasoningResult,
-    java_executable,
     reason,
     reason_graph,
     render_text,
 )
-
-pytestmark = pytest.mark.slow
+from support.project import Curated
 
 PREFIXES = """
 @prefix kedo: <https://w3id.org/ketamine-ed/ontology/> .
@@ -57,26 +57,18 @@ MISTAKES = {
 }
 
 
-@pytest.fixture(scope="session")
-def java() -> str:
-    try:
-        return java_executable()
-    except ReasonerUnavailableError as exc:
-        pytest.skip(f"HermiT cannot run here: {exc}")
+@pytest.fixture(scope="module")
+def ontology_result(sources: ProjectPaths, java: str) -> ReasoningResult:
+    return reason(sources, include_data=False)
 
 
-@pytest.fixture(scope="session")
-def ontology_result(paths: ProjectPaths, java: str) -> ReasoningResult:
-    return reason(paths, include_data=False)
+@pytest.fixture(scope="module")
+def graph_result(sources: ProjectPaths, java: str) -> ReasoningResult:
+    return reason(sources, include_data=True)
 
 
-@pytest.fixture(scope="session")
-def graph_result(paths: ProjectPaths, java: str) -> ReasoningResult:
-    return reason(paths, include_data=True)
-
-
-def with_snippet(paths: ProjectPaths, *snippets: str) -> Graph:
-    graph = parse_file(paths.ontology_file)
+def with_snippet(sources: ProjectPaths, *snippets: str) -> Graph:
+    graph = parse_file(sources.ontology_file)
     graph.parse(data=PREFIXES + "\n".join(snippets), format="turtle")
     return graph
 
@@ -112,35 +104,35 @@ def test_report_names_the_outcome(graph_result: ReasoningResult) -> None:
 # --- proving the check can fail ------------------------------------------------------------
 
 
-def test_the_correct_snippet_is_consistent(paths: ProjectPaths, java: str) -> None:
-    result = reason_graph(with_snippet(paths, CORRECT), included_data=True)
+def test_the_correct_snippet_is_consistent(sources: ProjectPaths, java: str) -> None:
+    result = reason_graph(with_snippet(sources, CORRECT), included_data=True)
     assert result.ok, render_text(result)
 
 
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))
 def test_a_curation_mistake_makes_the_graph_inconsistent(
-    paths: ProjectPaths, java: str, mistake: str
+    sources: ProjectPaths, java: str, mistake: str
 ) -> None:
-    result = reason_graph(with_snippet(paths, CORRECT, MISTAKES[mistake]), included_data=True)
+    result = reason_graph(with_snippet(sources, CORRECT, MISTAKES[mistake]), included_data=True)
     assert not result.consistent
     assert "consistent: NO" in render_text(result)
     with pytest.raises(InconsistentOntologyError, match="inconsistent"):
         result.raise_for_problems()
 
 
-def test_unsatisfiable_classes_are_listed(paths: ProjectPaths, java: str) -> None:
+def test_unsatisfiable_classes_are_listed(sources: ProjectPaths, java: str) -> None:
     # A class under two disjoint classes can have no member: HermiT must name it.
     snippet = (
         "kedo:TestDrugDiagnosis a owl:Class ; rdfs:subClassOf kedo:Ketamine , kedo:Diagnosis ."
     )
-    result = reason_graph(with_snippet(paths, snippet), included_data=False)
+    result = reason_graph(with_snippet(sources, snippet), included_data=False)
     assert result.consistent
     assert result.unsatisfiable == (str(KEDO.TestDrugDiagnosis),)
     with pytest.raises(InconsistentOntologyError, match="TestDrugDiagnosis"):
         result.raise_for_problems()
 
 
-def test_inferred_hierarchy_reports_unasserted_subclasses(paths: ProjectPaths, java: str) -> None:
+def test_inferred_hierarchy_reports_unasserted_subclasses(sources: ProjectPaths, java: str) -> None:
     snippet = """
     kedo:TestCaseReportStudy a owl:Class ; owl:equivalentClass [ a owl:Class ; owl:intersectionOf (
         kedo:Study [ a owl:Restriction ; owl:onProperty kedo:hasDesign ;
@@ -148,7 +140,7 @@ def test_inferred_hierarchy_reports_unasserted_subclasses(paths: ProjectPaths, j
     kedo:TestHumanCaseReport a owl:Class ; rdfs:subClassOf kedo:HumanStudy ,
         [ a owl:Restriction ; owl:onProperty kedo:hasDesign ; owl:hasValue kedo:CaseReportDesign ] .
     """
-    result = reason_graph(with_snippet(paths, snippet), included_data=False)
+    result = reason_graph(with_snippet(sources, snippet), included_data=False)
     assert result.ok
     expected = (str(KEDO.TestHumanCaseReport), str(KEDO.TestCaseReportStudy))
     assert expected in result.inferred_subclasses
@@ -177,24 +169,10 @@ OWL2_DATATYPE_MAP = {
 }
 
 
-def test_hermit_runs_without_the_ignore_unsupported_datatypes_option() -> None:
-    import inspect
-
-    from ketamine_ed_kg import reasoning
-
-    source = inspect.getsource(reasoning.reason_graph)
-    assert "ignore_unsupported_datatypes" not in source
-    defaults = inspect.signature(owlready2.sync_reasoner_hermit).parameters
-    assert defaults["ignore_unsupported_datatypes"].default is False
-
-
-def test_every_range_and_data_value_is_in_the_owl2_datatype_map(paths: ProjectPaths) -> None:
+def test_every_range_and_data_value_is_in_the_owl2_datatype_map(curated: Curated) -> None:
     from rdflib import OWL, RDF, RDFS, Literal
 
-    from ketamine_ed_kg.loading import load_sources
-
-    ontology, data = load_sources(paths, lambda _: None)
-    merged = ontology + data
+    merged = curated.ontology + curated.data
     data_properties = set(merged.subjects(RDF.type, OWL.DatatypeProperty))
     outside = {
         (str(p), str(r)) for p in data_properties for r in merged.objects(p, RDFS.range)
@@ -206,36 +184,27 @@ def test_every_range_and_data_value_is_in_the_owl2_datatype_map(paths: ProjectPa
             assert str(o.datatype) in OWL2_DATATYPE_MAP, (s, p, o)
 
 
-def test_ontology_alone_classifies_with_default_settings(
-    ontology_result: ReasoningResult,
-) -> None:
-    # reason() runs HermiT without --ignoreUnsupportedDatatypes (checked above): reaching a
-    # result at all means HermiT accepted every datatype.
-    assert ontology_result.ok
-    assert ontology_result.timings["hermit"] > 0
-
-
-def test_ontology_and_graph_classify_with_default_settings(graph_result: ReasoningResult) -> None:
-    assert graph_result.ok, render_text(graph_result)
-
-
-def test_a_datatype_outside_the_map_is_rejected(paths: ProjectPaths, java: str) -> None:
-    # The check can fail: an xsd:gYear year (what the graph used before) stops HermiT.
+def test_a_datatype_outside_the_map_is_rejected(sources: ProjectPaths, java: str) -> None:
+    # HermiT runs with its default settings, as Protégé runs it, so a datatype outside the
+    # map stops it (an xsd:gYear year, what the graph used before); with
+    # ignore_unsupported_datatypes it would pass. The project's own files reach a result
+    # (test_ontology_alone_is_consistent_and_satisfiable,
+    # test_ontology_and_curated_graph_are_consistent), so HermiT accepted every datatype.
     snippet = (
         'ked:t-pub a kedo:Publication ; '
         'kedo:publicationYear "2020"^^<http://www.w3.org/2001/XMLSchema#gYear> .'
     )
     with pytest.raises(DataError, match="HermiT rejected the input"):
-        reason_graph(with_snippet(paths, snippet), included_data=True)
+        reason_graph(with_snippet(sources, snippet), included_data=True)
 
 
 # --- errors and the command line -----------------------------------------------------------
 
 
-def test_missing_java_is_reported(paths: ProjectPaths, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_java_is_reported(sources: ProjectPaths, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(owlready2, "JAVA_EXE", "/nonexistent/java-for-test")
     with pytest.raises(ReasonerUnavailableError, match="Java"):
-        reason_graph(parse_file(paths.ontology_file), included_data=False)
+        reason_graph(parse_file(sources.ontology_file), included_data=False)
 
 
 def test_reason_command_exits_zero_on_the_ontology(
@@ -250,12 +219,12 @@ def test_reason_command_exits_zero_on_the_ontology(
 
 
 def test_reason_command_exits_one_on_an_inconsistent_checkout(
-    paths: ProjectPaths, java: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sources: ProjectPaths, java: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path
     (root / "ontology").mkdir()
     (root / "graph" / "studies").mkdir(parents=True)
-    (root / "ontology" / "ketamine-ed.ttl").write_bytes(paths.ontology_file.read_bytes())
+    (root / "ontology" / "ketamine-ed.ttl").write_bytes(sources.ontology_file.read_bytes())
     (root / "graph" / "studies" / "bad.ttl").write_text(
         PREFIXES + CORRECT + MISTAKES["diagnosis typed as a drug"], encoding="utf-8"
     )

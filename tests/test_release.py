@@ -2,8 +2,9 @@
 (``resolve_release``, ``serve``), the ETag as the digest of the served data, and pruning.
 
 Most tests build a tiny checkout (an ontology with OWL blank-node structure and one study with
-a structured value) so that a build takes milliseconds; the reproducibility test builds the
-project's real sources twice, once in another process with another hash seed.
+a structured value) so that a build takes milliseconds; the reproducibility test compares the
+session's build of the project's real sources with a build in another process with another
+hash seed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from ketamine_ed_kg.release import (
     release_digest,
     resolve_release,
 )
+from support.project import BuiltDataset, copy_checkout
 
 ONTOLOGY = """\
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
@@ -75,8 +77,8 @@ def tiny_checkout(root: Path, n: int = 1) -> ProjectPaths:
     return project_paths(root)
 
 
-def set_study(paths: ProjectPaths, n: int) -> None:
-    target = paths.graph_dir / "studies" / "study-1.ttl"
+def set_study(checkout: ProjectPaths, n: int) -> None:
+    target = checkout.graph_dir / "studies" / "study-1.ttl"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(study(n), encoding="utf-8")
 
@@ -131,20 +133,17 @@ def other_seed() -> str:
     return str(int(mine) + 1) if mine.isdigit() else "1"
 
 
+@pytest.mark.rebuild
 def test_two_builds_of_the_same_sources_give_identical_bytes(
-    tmp_path: Path, paths: ProjectPaths,
+    tmp_path: Path, sources: ProjectPaths, built_dataset: BuiltDataset,
 ) -> None:
-    """The real sources, built here and in another process with another hash seed (set
-    iteration order differs), give the same bytes in every release file."""
-    checkouts = []
-    for name in ("one", "two"):
-        root = tmp_path / name
-        shutil.copytree(paths.ontology_dir, root / "ontology")
-        shutil.copytree(paths.graph_dir, root / "graph")
-        checkouts.append(project_paths(root))
-    first = build(checkouts[0])
+    """The real sources, built in this process (the session's build) and in another process
+    with another hash seed (set iteration order differs), give the same bytes in every release
+    file."""
+    first = built_dataset.result
+    other = copy_checkout(sources, tmp_path / "other")
     child = subprocess.run(
-        [sys.executable, "-c", BUILD_IN_CHILD, str(checkouts[1].root)], capture_output=True,
+        [sys.executable, "-c", BUILD_IN_CHILD, str(other.root)], capture_output=True,
         text=True, env=child_env(PYTHONHASHSEED=other_seed()), check=False)
     assert child.returncode == 0, child.stderr
     second = Path(child.stdout.strip().splitlines()[-1])
@@ -158,9 +157,9 @@ def test_two_builds_of_the_same_sources_give_identical_bytes(
     # The test means something only if there are blank nodes to label.
     assert b"_:c14n" in (first.release / DATASET_FILE).read_bytes()
     # A forced rebuild reuses the release, keeping its manifest (and its build time).
-    again = build(checkouts[0], force=True)
-    assert again.rebuilt and again.release == first.release
-    assert read_manifest(first.release) == one
+    again = build(other, force=True)
+    assert again.rebuilt and again.release == second
+    assert read_manifest(second) == two
 
 
 def test_blank_nodes_get_canonical_labels_and_the_build_time_stays_out_of_the_digest(
@@ -267,10 +266,15 @@ def test_a_build_killed_at_any_step_leaves_a_consistent_state(
     assert leftovers == []
 
 
-def test_a_damaged_release_is_repaired_by_the_next_build(tiny: ProjectPaths) -> None:
+@pytest.mark.parametrize("damage", ["a release file", "a half-written manifest"])
+def test_a_damaged_release_is_repaired_by_the_next_build(tiny: ProjectPaths, damage: str) -> None:
     first = build(tiny)
-    target = first.release / "ketamine-ed-kg.ttl"
-    target.write_bytes(b"damaged")
+    if damage == "a release file":
+        (first.release / "ketamine-ed-kg.ttl").write_bytes(b"damaged")
+    else:
+        # build/manifest.json is a link into the current release: this damages the release's own.
+        (tiny.build_dir / MANIFEST_FILE).write_text('{"digest": "ab', encoding="utf-8")
+        assert read_manifest(tiny.build_dir) is None
     again = build(tiny)
     assert again.rebuilt and again.release == first.release
     assert_consistent(tiny.build_dir)
@@ -398,16 +402,17 @@ def test_the_tag_is_the_digest_of_the_dataset_file(tiny: ProjectPaths, tmp_path:
     assert dataset_version(copy / DATASET_FILE).tag == sha256(copy / DATASET_FILE)[:32]
 
 
+@pytest.mark.slow
 def test_the_served_etag_derives_from_the_served_dataset(tiny: ProjectPaths) -> None:
     from ketamine_ed_kg.server.http import make_etag
-    from test_server_support import live_server, request
+    from support.server import request, waitress_server
 
     first = build(tiny)
     set_study(tiny, 2)
     second = build(tiny)
     for served, result in ((tiny.build_dir / DATASET_FILE, second),
                            (first.release / DATASET_FILE, first)):
-        with live_server(served, workers=1) as srv:
+        with waitress_server(served, workers=1) as srv:
             reply = request(srv.base + "/download/ketamine-ed-kg.nq")
             assert reply.status == 200
             etag = (reply.header("etag") or "").strip('"')
@@ -452,3 +457,13 @@ def test_a_build_is_skipped_when_the_current_release_is_up_to_date(tiny: Project
     assert second.digest == first.digest
     manifest = json.loads((first.release / MANIFEST_FILE).read_text())
     assert manifest["sources"] != manifest["digest"]
+    # A new file in graph/ is a changed source too.
+    extra = tiny.graph_dir / "shared" / "zz-extra.ttl"
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_text(
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<https://w3id.org/ketamine-ed/resource/x> rdfs:label \"x\" .\n",
+        encoding="utf-8",
+    )
+    third = build(tiny)
+    assert third.rebuilt and third.digest != first.digest

@@ -1,31 +1,29 @@
-"""``ketamine-ed-kg serve``: builds if needed, serves on 127.0.0.1 and prints its URL."""
+"""``ketamine-ed-kg serve``: builds if needed, serves on 127.0.0.1 and prints its URL.
+
+It runs in the session's built copy of the checkout (``built_dataset``), so it finds the build
+up to date and never writes into this checkout's ``build/``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
-from ketamine_ed_kg.paths import ProjectPaths
-from test_server_support import request
+from support.project import BuiltDataset
+from support.server import free_port, request
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_serve_prints_its_url_and_answers(paths: ProjectPaths) -> None:
-    port = _free_port()
+def test_serve_prints_its_url_and_answers(built_dataset: BuiltDataset) -> None:
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KETAMINE_ED_KG_")}
     cli = Path(sys.executable).parent / "ketamine-ed-kg"
-    proc = subprocess.Popen([str(cli), "--root", str(paths.root), "serve", "--port", str(port)],
+    root = built_dataset.checkout.root
+    proc = subprocess.Popen([str(cli), "--root", str(root), "serve", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         assert proc.stdout is not None

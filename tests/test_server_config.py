@@ -8,6 +8,7 @@ import pytest
 
 from ketamine_ed_kg.config import ServiceConfig, load_config
 from ketamine_ed_kg.errors import ConfigError
+from ketamine_ed_kg.paths import ProjectPaths
 
 
 def test_defaults() -> None:
@@ -55,7 +56,7 @@ def test_missing_file() -> None:
         load_config(environ={"KETAMINE_ED_KG_CONFIG": "/nonexistent/ked.toml"})
 
 
-def test_every_field_is_documented(paths: object) -> None:
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+def test_every_field_is_documented(sources: ProjectPaths) -> None:
+    doc = (sources.root / "docs" / "configuration.md").read_text(encoding="utf-8")
     for name in ServiceConfig.__dataclass_fields__:
         assert f"`{name}`" in doc, name

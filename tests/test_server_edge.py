@@ -31,11 +31,11 @@ from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.gunicorn_worker import EdgeWorker, HeadBuffer, plain_error
 from ketamine_ed_kg.server.run import LiveServer, gunicorn_options
 from ketamine_ed_kg.server.urls import base_url_for
-from test_server_support import (
+from support.server import (
     GunicornServer,
     gunicorn_server,
-    live_server,
     request,
+    waitress_server,
     write_dataset,
 )
 
@@ -75,7 +75,7 @@ def gunicorn(dataset: Path, unwritable_home: Path,
 
 @pytest.fixture(scope="module")
 def waitress(dataset: Path) -> Iterator[LiveServer]:
-    with live_server(dataset) as server:
+    with waitress_server(dataset) as server:
         yield server
 
 
@@ -349,6 +349,7 @@ def trickle(clients: list[Slow], stop: threading.Event) -> None:
         stop.wait(0.25)
 
 
+@pytest.mark.deadline
 def test_slow_clients_neither_block_the_service_nor_stay(gunicorn: GunicornServer) -> None:
     kinds = ["head"] * 32 + ["body"] * 4 + ["idle"] * 8 + ["chunked", "expect"]
     clients = [open_slow(gunicorn.port, kind) for kind in kinds]
@@ -398,7 +399,7 @@ def test_no_control_socket_and_nothing_written_to_home(gunicorn: GunicornServer,
     assert not unwritable_home.exists()
 
 
-def test_gunicorn_conf_is_gunicorn_options(paths: ProjectPaths,
+def test_gunicorn_conf_is_gunicorn_options(sources: ProjectPaths,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("KETAMINE_ED_KG_"):
@@ -406,7 +407,7 @@ def test_gunicorn_conf_is_gunicorn_options(paths: ProjectPaths,
     monkeypatch.setenv("KETAMINE_ED_KG_PORT", "5099")
     monkeypatch.setenv("KETAMINE_ED_KG_REQUEST_READ_TIMEOUT", "3.5")
     monkeypatch.setenv("KETAMINE_ED_KG_MAX_HEADER_BYTES", "9000")
-    namespace = runpy.run_path(str(paths.root / "server" / "gunicorn.conf.py"))
+    namespace = runpy.run_path(str(sources.root / "server" / "gunicorn.conf.py"))
     expected = gunicorn_options(load_config())
     cfg = Config()
     for key, value in expected.items():
@@ -473,8 +474,9 @@ def test_void_cache_is_not_keyed_by_host(waitress: LiveServer) -> None:
     assert len(state.cache) <= 3
 
 
+@pytest.mark.slow
 def test_trusted_host_and_public_url(dataset: Path) -> None:
-    with live_server(dataset, trusted_hosts=("kg.example.org",)) as server:
+    with waitress_server(dataset, trusted_hosts=("kg.example.org",)) as server:
         reply = request(server.endpoint, headers={"Host": "kg.example.org",
                                                   "Accept": "text/turtle"})
         graph = Graph().parse(data=reply.text, format="turtle")
@@ -482,8 +484,8 @@ def test_trusted_host_and_public_url(dataset: Path) -> None:
         other = request(server.endpoint, headers={"Host": "kg.example.org.evil",
                                                   "Accept": "text/turtle"})
         assert b"evil" not in other.body
-    with live_server(dataset, public_url="https://w3id.org/ketamine-ed/sparql",
-                     trusted_hosts=("kg.example.org",)) as server:
+    with waitress_server(dataset, public_url="https://w3id.org/ketamine-ed/sparql",
+                         trusted_hosts=("kg.example.org",)) as server:
         reply = request(server.base + "/.well-known/void",
                         headers={"Host": "kg.example.org", "Accept": "text/turtle"})
         urls = _urls(reply.text)
@@ -495,8 +497,9 @@ def test_trusted_host_and_public_url(dataset: Path) -> None:
 # -- nosniff and HEAD -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_response_says_nosniff(dataset: Path) -> None:
-    with live_server(dataset) as server:
+    with waitress_server(dataset) as server:
         def boom() -> Response:
             raise RuntimeError("a bug, for the test")
 

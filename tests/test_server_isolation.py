@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,7 +26,7 @@ from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.pool import WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import Job, JobKind, QueryError
-from test_server_support import gunicorn_server, live_server, request, write_dataset
+from support.server import Listener, gunicorn_server, request, waitress_server, write_dataset
 
 EX = "http://example.org/"
 DATA = "".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(200))
@@ -37,44 +37,6 @@ RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_dataset(tmp_path_factory.mktemp("isolation") / "dataset.nq",
                          {EX + "g": (DATA, ox.RdfFormat.N_TRIPLES)})
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port: int = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
-
-
-@pytest.fixture()
-def listener() -> Iterator[Listener]:
-    found = Listener()
-    yield found
-    found.close()
 
 
 def pool_config(dataset: Path, **overrides: object) -> ServiceConfig:
@@ -88,10 +50,10 @@ def state_of(server: LiveServer) -> ServiceState:
     return found
 
 
-def wait_for(condition: object, what: str) -> None:
-    """Poll ``condition`` (a callable) for up to a minute; fail naming ``what``."""
+def wait_for(condition: Callable[[], object], what: str) -> None:
+    """Poll ``condition`` for up to a minute; fail naming ``what``."""
     for _ in range(600):
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.1)
     pytest.fail(f"never happened: {what}")
@@ -124,6 +86,7 @@ def test_service_handed_straight_to_a_query_process_opens_no_connection(
     assert listener.accepted == 0
 
 
+@pytest.mark.slow
 def test_without_seccomp_the_service_refuses_to_start(
         dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A pyseccomp that cannot load libseccomp, as on a system without it.
@@ -144,8 +107,9 @@ def test_without_seccomp_the_service_refuses_to_start(
 
 # --- healing ------------------------------------------------------------------------
 
+@pytest.mark.deadline
 def test_killed_idle_worker_is_replaced_before_the_next_client(dataset: Path) -> None:
-    with live_server(dataset, workers=2) as server:
+    with waitress_server(dataset, workers=2) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         for pid in pool.worker_pids():
@@ -156,8 +120,9 @@ def test_killed_idle_worker_is_replaced_before_the_next_client(dataset: Path) ->
         assert pool.stats()["workers"] == 2
 
 
+@pytest.mark.deadline
 def test_killed_zygote_is_replaced(dataset: Path) -> None:
-    with live_server(dataset, workers=2) as server:
+    with waitress_server(dataset, workers=2) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         os.kill(pool.zygote_pid(), signal.SIGKILL)
@@ -169,8 +134,9 @@ def test_killed_zygote_is_replaced(dataset: Path) -> None:
         assert pool.stats()["zygote_starts"] == 2
 
 
+@pytest.mark.deadline
 def test_worker_killed_mid_query_gives_503_and_is_replaced(dataset: Path) -> None:
-    with live_server(dataset, workers=2, deadline=60) as server:
+    with waitress_server(dataset, workers=2, deadline=60) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         replies: list[int] = []
@@ -190,20 +156,22 @@ def test_worker_killed_mid_query_gives_503_and_is_replaced(dataset: Path) -> Non
 
 # --- bounded resources ---------------------------------------------------------------
 
+@pytest.mark.deadline
 def test_memory_cap_stops_a_query_with_a_clear_error(dataset: Path) -> None:
     query = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c OPTIONAL { ?d ?e ?f "
              "OPTIONAL { ?g ?h ?i OPTIONAL { ?j ?k ?l } } } }")
-    with live_server(dataset, max_query_memory=200 << 20, deadline=120) as server:
+    with waitress_server(dataset, max_query_memory=200 << 20, deadline=120) as server:
         reply = request(f"{server.endpoint}?" + urlencode({"query": query}))
         assert reply.status == 503, reply.text
         assert "max_query_memory" in reply.text
-        assert reply.header("content-type").startswith("text/plain")
+        assert (reply.header("content-type") or "").startswith("text/plain")
         again = request(f"{server.endpoint}?" + urlencode({"query": "ASK { ?s ?p ?o }"}))
         assert again.status == 200
 
 
+@pytest.mark.deadline
 def test_per_client_limit(dataset: Path) -> None:
-    with live_server(dataset, per_client_queries=1, deadline=60, workers=3) as server:
+    with waitress_server(dataset, per_client_queries=1, deadline=60, workers=3) as server:
         url = f"{server.endpoint}?" + urlencode({"query": RUNAWAY, "timeout": "5"})
         first: list[int] = []
         thread = threading.Thread(target=lambda: first.append(
@@ -220,8 +188,9 @@ def test_per_client_limit(dataset: Path) -> None:
         assert first == [503]
 
 
+@pytest.mark.deadline
 def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
-    with live_server(dataset, deadline=120) as server:
+    with waitress_server(dataset, deadline=120) as server:
         pool = state_of(server).service
         assert isinstance(pool, WorkerPool)
         kills = pool.stats()["kills"]
@@ -272,6 +241,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.deadline
 def test_killed_http_process_is_replaced_and_its_query_processes_go(
         dataset: Path, tmp_path: Path) -> None:
     with gunicorn_server(dataset, tmp_path / "gunicorn.log", workers=2) as server:

@@ -9,13 +9,13 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 import pytest
 
-from ketamine_ed_kg.build import build
 from ketamine_ed_kg.errors import BuildMissingError
 from ketamine_ed_kg.formats import RESULT_FORMATS, Format
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
-from ketamine_ed_kg.paths import ProjectPaths
+from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import RowBound, dataset_version
-from test_server_support import live_server, request, write_dataset
+from support.project import BuiltDataset
+from support.server import request, waitress_server, write_dataset
 
 EX = "http://example.org/"
 
@@ -31,15 +31,16 @@ def _count(endpoint: str) -> int:
     return int(json.loads(reply.body)["results"]["bindings"][0]["n"]["value"])
 
 
+@pytest.mark.slow
 def test_disk_store_follows_the_dataset(tmp_path: Path) -> None:
     dataset = _dataset(tmp_path, 25)
     store_path = tmp_path / "rocks"
-    with live_server(dataset, store="disk", store_path=store_path) as srv:
+    with waitress_server(dataset, store="disk", store_path=store_path) as srv:
         assert _count(srv.endpoint) == 25
     assert (store_path / "ketamine-ed-kg.version").read_text() == dataset_version(dataset).tag
     # a new dataset version reloads the on-disk store
     _dataset(tmp_path, 40)
-    with live_server(dataset, store="disk", store_path=store_path) as srv:
+    with waitress_server(dataset, store="disk", store_path=store_path) as srv:
         assert _count(srv.endpoint) == 40
 
 
@@ -51,31 +52,29 @@ def test_version_changes_with_the_data(tmp_path: Path) -> None:
 
 def test_missing_dataset_is_a_build_error(tmp_path: Path) -> None:
     with pytest.raises(BuildMissingError, match="ketamine-ed-kg build"):
-        with live_server(tmp_path / "absent.nq"):
+        with waitress_server(tmp_path / "absent.nq"):
             pass
 
 
-def test_serves_the_project_build(paths: ProjectPaths) -> None:
+def test_serves_the_project_build(built_dataset: BuiltDataset, live_server: LiveServer) -> None:
     """The real build: three named graphs, and the data model's class hierarchy visible."""
-    build(paths)
-    dataset = paths.build_dir / "dataset.nq"
-    with live_server(dataset) as srv:
-        query = urlencode({"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"})
-        graphs = {b["g"]["value"] for b in json.loads(request(
-            f"{srv.endpoint}?{query}").body)["results"]["bindings"]}
-        assert {GRAPH_ASSERTED, GRAPH_ONTOLOGY} <= graphs
-        # docs/data-model.md: AnorexiaNervosa is an EatingDisorder
-        ask = urlencode({"query": "ASK { <https://w3id.org/ketamine-ed/ontology/AnorexiaNervosa> "
-                                  "<http://www.w3.org/2000/01/rdf-schema#subClassOf>+ "
-                                  "<https://w3id.org/ketamine-ed/ontology/EatingDisorder> }"})
-        assert json.loads(request(f"{srv.endpoint}?{ask}").body)["boolean"] is True
-        manifest = json.loads((paths.build_dir / "manifest.json").read_text())
-        reply = request(f"{srv.endpoint}?{ask}")
-        assert reply.header("etag")
-        version = dataset_version(dataset)
-        assert version.tag == manifest["digest"][:32]
-        if GRAPH_INFERRED in graphs:
-            assert manifest["counts"]["inferred_triples"] > 0
+    endpoint = live_server.endpoint
+    query = urlencode({"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"})
+    graphs = {b["g"]["value"] for b in json.loads(request(
+        f"{endpoint}?{query}").body)["results"]["bindings"]}
+    assert {GRAPH_ASSERTED, GRAPH_ONTOLOGY} <= graphs
+    # docs/data-model.md: AnorexiaNervosa is an EatingDisorder
+    ask = urlencode({"query": "ASK { <https://w3id.org/ketamine-ed/ontology/AnorexiaNervosa> "
+                              "<http://www.w3.org/2000/01/rdf-schema#subClassOf>+ "
+                              "<https://w3id.org/ketamine-ed/ontology/EatingDisorder> }"})
+    assert json.loads(request(f"{endpoint}?{ask}").body)["boolean"] is True
+    manifest = json.loads(built_dataset.manifest.read_text(encoding="utf-8"))
+    reply = request(f"{endpoint}?{ask}")
+    assert reply.header("etag")
+    version = dataset_version(built_dataset.dataset)
+    assert version.tag == manifest["digest"][:32]
+    if GRAPH_INFERRED in graphs:
+        assert manifest["counts"]["inferred_triples"] > 0
 
 
 @pytest.mark.parametrize("fmt", RESULT_FORMATS, ids=lambda f: f.name)

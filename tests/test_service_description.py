@@ -18,7 +18,7 @@ from rdflib.namespace import RDF
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, request, write_dataset
+from support.server import request, waitress_server, write_dataset
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -42,7 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     dataset = write_dataset(tmp_path_factory.mktemp("sd") / "d.nq", {
         g: (triple, ox.RdfFormat.N_TRIPLES)
         for g in (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY)})
-    with live_server(dataset) as srv:
+    with waitress_server(dataset) as srv:
         yield srv
 
 
@@ -50,8 +50,9 @@ def _manifest_names(shared: Path) -> list[str]:
     path = shared / "conformance/sparql11/service-description/manifest.ttl"
     graph = Graph().parse(path, format="turtle", publicID=path.as_uri())
     head = graph.value(URIRef(path.as_uri()), MF.entries)
+    assert head is not None, f"{path}: no mf:entries"
     return [str(t).rsplit("#", 1)[-1] for t in Collection(graph, head)
-            if graph.value(URIRef(t), RDF.type) == MF.ServiceDescriptionTest]
+            if graph.value(t, RDF.type) == MF.ServiceDescriptionTest]
 
 
 def _fetch(server: LiveServer, accept: str | None) -> tuple[Graph, str]:
@@ -98,6 +99,7 @@ def check(name: str, graph: Graph, endpoint: str) -> None:
 
 
 @pytest.mark.shared
+@pytest.mark.w3c
 @pytest.mark.parametrize("accept", RDF_ACCEPTS)
 def test_w3c_service_description(shared_dir: Path, server: LiveServer, accept: str | None
                                  ) -> None:

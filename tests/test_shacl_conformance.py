@@ -13,8 +13,9 @@ shape fixture and on the curated graph; the one systematic difference (literal f
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace
@@ -22,11 +23,10 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
-from ketamine_ed_kg.loading import load_shapes, parse_file
 from ketamine_ed_kg.namespaces import SH
-from ketamine_ed_kg.paths import ProjectPaths, project_paths
 from ketamine_ed_kg.validation import run_shacl
-from shape_fixture_support import fixture_paths, load_fixture
+from support.project import Curated
+from support.shapes import fixture_paths, load_fixture
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
@@ -54,7 +54,8 @@ def _entries(manifest: Path, seen: set[Path] | None = None) -> Iterator[tuple[Gr
             yield graph, entry, manifest
 
 
-def _load(iri: Node) -> Graph:
+def _load(iri: Node | None) -> Graph:
+    assert iri is not None, "a test action without its data or shapes graph"
     path = Path(str(iri).removeprefix("file://"))
     graph = Graph()
     graph.parse(path, format="turtle", publicID=path.as_uri())
@@ -92,8 +93,8 @@ def _clean(source: Graph, report: Node, keep_messages: bool) -> Graph:
 
 def _w3c_outcome(graph: Graph, entry: Node, engine: str = "ours") -> bool:
     action = graph.value(entry, MF.action)
-    data = _load(graph.value(action, SHT.dataGraph))  # type: ignore[arg-type]
-    shapes = _load(graph.value(action, SHT.shapesGraph))  # type: ignore[arg-type]
+    data = _load(graph.value(action, SHT.dataGraph))
+    shapes = _load(graph.value(action, SHT.shapesGraph))
     expected_node = graph.value(entry, MF.result)
     if expected_node == SHT.Failure:
         try:
@@ -120,9 +121,8 @@ def _w3c_outcome(graph: Graph, entry: Node, engine: str = "ours") -> bool:
     return same_verdict and isomorphic(expected, actual)
 
 
-@cache
-def _w3c_results(root: Path, engine: str) -> dict[str, bool]:
-    manifest = root / "conformance" / "shacl-core" / "manifest.ttl"
+def _w3c_results(shared: Path, engine: str) -> dict[str, bool]:
+    manifest = shared / "conformance" / "shacl-core" / "manifest.ttl"
     results = {}
     base = manifest.parent
     for graph, entry, path in _entries(manifest):
@@ -133,8 +133,15 @@ def _w3c_results(root: Path, engine: str) -> dict[str, bool]:
     return results
 
 
+@pytest.fixture(scope="module")
+def w3c_ours(shared_dir: Path) -> dict[str, bool]:
+    """Each test of the suite, passed or not through our validation path."""
+    return _w3c_results(shared_dir, "ours")
+
+
 @pytest.mark.shared
-def test_w3c_shacl_core_through_the_validate_path(shared_dir: Path) -> None:
+@pytest.mark.w3c
+def test_w3c_shacl_core_through_the_validate_path(w3c_ours: dict[str, bool]) -> None:
     """97 of 98 pass; the one failure is the one pyshacl alone has, for the same reason.
 
     ``property/uniqueLang-002`` sets ``sh:uniqueLang "1"^^xsd:boolean`` and expects the
@@ -142,15 +149,16 @@ def test_w3c_shacl_core_through_the_validate_path(shared_dir: Path) -> None:
     parsing, so "1"^^xsd:boolean is already "true"^^xsd:boolean when any SHACL engine on rdflib
     sees the shapes graph.
     """
-    results = _w3c_results(shared_dir, "ours")
+    results = w3c_ours
     assert len(results) == 98
     failed = sorted(name for name, ok in results.items() if not ok)
     assert failed == ["property/uniqueLang-002"], f"{98 - len(failed)}/98 pass"
 
 
 @pytest.mark.shared
-def test_our_path_matches_pyshacl_alone(shared_dir: Path) -> None:
-    assert _w3c_results(shared_dir, "ours") == _w3c_results(shared_dir, "pyshacl")
+@pytest.mark.w3c
+def test_our_path_matches_pyshacl_alone(w3c_ours: dict[str, bool], shared_dir: Path) -> None:
+    assert w3c_ours == _w3c_results(shared_dir, "pyshacl")
 
 
 def test_rdflib_normalises_the_boolean_that_unique_lang_002_relies_on() -> None:
@@ -168,83 +176,96 @@ def _key(node: str) -> str:
     return "_:b" if node.startswith("_:") else node.strip("<>")
 
 
-@cache
-def _context() -> tuple[Graph, Graph, str]:
-    paths = project_paths()
-    shapes = load_shapes(paths)
-    return shapes, parse_file(paths.ontology_file), shapes.serialize(format="turtle")
+Results = set[tuple[str, str, str]]
+"""(focus node, constraint component, severity) of each result."""
 
 
-def _rudof(data: Graph) -> tuple[bool, set[tuple[str, str, str]]]:
-    """pyrudof's verdict and results on ``data`` with the ontology merged in (as pyshacl does)."""
+@dataclass(frozen=True)
+class Engines:
+    """The shapes and the ontology, as pyshacl (our validation path) and pyrudof see them."""
+
+    pyrudof: ModuleType
+    shapes: Graph
+    ontology: Graph
+    shapes_ttl: str
+
+    def rudof(self, data: Graph) -> tuple[bool, Results]:
+        """pyrudof's verdict and results on ``data`` with the ontology merged in (as pyshacl
+        does)."""
+        rudof = self.pyrudof.Rudof(self.pyrudof.RudofConfig())
+        rudof.read_data((data + self.ontology).serialize(format="nt"),
+                        self.pyrudof.RDFFormat.NTriples)
+        rudof.read_shacl(self.shapes_ttl)
+        report = rudof.validate_shacl()
+        results = {
+            (_key(str(e.focus_node)), str(e.constraint_component).strip("<>"), str(e.severity))
+            for e in report
+        }
+        return bool(report.conforms), results
+
+    def pyshacl(self, data: Graph) -> tuple[bool, Results, Results]:
+        """pyshacl's verdict, its results on IRI/blank focus nodes, and those on literal ones."""
+        run = run_shacl(data, self.shapes, self.ontology)
+        keyed: Results = set()
+        literal: Results = set()
+        for r in run.results:
+            focus = "_:b" if isinstance(r.focus, BNode) else str(r.focus)
+            key = (focus, str(r.component), r.severity)
+            (literal if isinstance(r.focus, Literal) else keyed).add(key)
+        return run.conforms, keyed, literal
+
+
+@pytest.fixture(scope="module")
+def engines(shapes_graph: Graph, curated: Curated) -> Engines:
     pyrudof = pytest.importorskip("pyrudof")
-    _, ontology, shapes_ttl = _context()
-    rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-    rudof.read_data((data + ontology).serialize(format="nt"), pyrudof.RDFFormat.NTriples)
-    rudof.read_shacl(shapes_ttl)
-    report = rudof.validate_shacl()
-    results = {
-        (_key(str(e.focus_node)), str(e.constraint_component).strip("<>"), str(e.severity))
-        for e in report
-    }
-    return bool(report.conforms), results
+    return Engines(pyrudof, shapes_graph, curated.ontology,
+                   shapes_graph.serialize(format="turtle"))
 
 
-def _pyshacl(data: Graph) -> tuple[bool, set[tuple[str, str, str]], set[tuple[str, str, str]]]:
-    """pyshacl's verdict, its results on IRI/blank focus nodes, and those on literal ones."""
-    shapes, ontology, _ = _context()
-    run = run_shacl(data, shapes, ontology)
-    keyed: set[tuple[str, str, str]] = set()
-    literal: set[tuple[str, str, str]] = set()
-    for r in run.results:
-        focus = "_:b" if isinstance(r.focus, BNode) else str(r.focus)
-        key = (focus, str(r.component), r.severity)
-        (literal if isinstance(r.focus, Literal) else keyed).add(key)
-    return run.conforms, keyed, literal
-
-
+@pytest.mark.pyrudof
 @pytest.mark.parametrize("path", fixture_paths(), ids=lambda p: p.stem)
-def test_pyrudof_gives_the_same_verdict_on_every_fixture(path: Path) -> None:
+def test_pyrudof_gives_the_same_verdict_on_every_fixture(path: Path, engines: Engines) -> None:
     graph = load_fixture(path).graph
-    ours, keyed, _ = _pyshacl(graph)
-    theirs, their_results = _rudof(graph)
+    ours, keyed, _ = engines.pyshacl(graph)
+    theirs, their_results = engines.rudof(graph)
     assert ours == theirs
     # Beyond the verdict, the results agree except on literal focus nodes (pyrudof skips them).
     assert keyed == their_results
 
 
-def _byte_length_extras(data: Graph) -> set[tuple[str, str, str]]:
+def _byte_length_extras(shapes: Graph, data: Graph) -> Results:
     """Results pyrudof adds because it measures sh:maxLength in UTF-8 bytes, not characters.
 
     SHACL defines the length as XPath fn:string-length (characters); a 199-character quote with
     two non-ASCII characters (an en dash, "ç") is 201 bytes long.
     """
-    shapes = _context()[0]
     extras = set()
     for shape in shapes.subjects(SH.maxLength, None):
         path = shapes.value(shape, SH.path)
-        limit = int(shapes.value(shape, SH.maxLength))  # type: ignore[arg-type]
-        for subject, value in data.subject_objects(path):  # type: ignore[arg-type]
+        limit = shapes.value(shape, SH.maxLength)
+        assert isinstance(limit, Literal)
+        for subject, value in data.subject_objects(path):
             text = str(value)
-            if len(text) <= limit < len(text.encode("utf-8")):
+            if len(text) <= int(limit) < len(text.encode("utf-8")):
                 extras.add((str(subject), str(SH.MaxLengthConstraintComponent), "Violation"))
     return extras
 
 
-def test_pyrudof_gives_the_same_verdict_on_the_curated_graph(paths: ProjectPaths) -> None:
-    data = Graph()
-    for file in paths.graph_files():
-        parse_file(file, data)
-    ours, keyed, literal = _pyshacl(data)
-    theirs, their_results = _rudof(data)
+@pytest.mark.pyrudof
+def test_pyrudof_gives_the_same_verdict_on_the_curated_graph(curated: Curated,
+                                                             engines: Engines) -> None:
+    data = curated.data
+    ours, keyed, literal = engines.pyshacl(data)
+    theirs, their_results = engines.rudof(data)
     assert ours == theirs
     assert not literal
     # The only difference: pyrudof's byte-counting sh:maxLength (see docs/validation.md).
-    assert their_results - keyed == _byte_length_extras(data)
+    assert their_results - keyed == _byte_length_extras(engines.shapes, data)
     assert keyed - their_results == set()
 
 
-def test_literal_focus_nodes_are_the_known_difference() -> None:
+@pytest.mark.pyrudof
+def test_literal_focus_nodes_are_the_known_difference(engines: Engines) -> None:
     """pyrudof 0.3.35 drops literal objects of sh:targetObjectsOf from the focus nodes.
 
     SHACL 2.1.3.4 makes every object a focus node, literals included; pyshacl follows it.
@@ -255,7 +276,7 @@ def test_literal_focus_nodes_are_the_known_difference() -> None:
         @prefix ked: <https://w3id.org/ketamine-ed/resource/> .
         ked:x kedo:followUpDuration "7-24 months" .
     """, format="turtle")
-    _, keyed, literal = _pyshacl(graph)
-    _, theirs = _rudof(graph)
+    _, keyed, literal = engines.pyshacl(graph)
+    _, theirs = engines.rudof(graph)
     assert {k[0] for k in literal} == {"7-24 months"}
     assert keyed == theirs == set()

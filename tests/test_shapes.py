@@ -1,4 +1,4 @@
-"""Tests of the shapes themselves, W3C-manifest style (see ``tests/shape_fixture_support.py``).
+"""Tests of the shapes themselves, W3C-manifest style (see ``tests/support/shapes.py``).
 
 * every fixture gives exactly its expected results (focus node, path, severity, component);
 * every constraint in ``shapes/`` is violated by at least one fixture, and exercised without
@@ -10,26 +10,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+from ketamine_ed_kg.validation_report import short
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from ketamine_ed_kg.loading import load_shapes, parse_file
 from ketamine_ed_kg.namespaces import SH
-from ketamine_ed_kg.paths import ProjectPaths, project_paths
+from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.validation import (
+    QcQuery,
     ShaclResult,
     ValidationOutcome,
     check_graph,
-    load_qc_queries,
-    short,
     validate_project,
 )
-from shape_fixture_support import (
+from support.project import Curated
+from support.shapes import (
     PARAMETERS,
     ConstraintKey,
     Fixture,
@@ -45,23 +45,27 @@ from shape_fixture_support import (
 FIXTURES = fixture_paths()
 
 
-@cache
-def _context() -> tuple[Graph, Graph, tuple[object, ...]]:
-    paths = project_paths()
-    return (
-        load_shapes(paths),
-        parse_file(paths.ontology_file),
-        tuple(load_qc_queries(paths.qc_queries_dir)),
-    )
+class Run(NamedTuple):
+    """One fixture checked as ``ketamine-ed-kg validate`` checks a file (SHACL and QC)."""
+
+    fixture: Fixture
+    actual: frozenset[Key]
+    results: tuple[ShaclResult, ...]
+    report: Graph
 
 
-@cache
-def _run(path: Path) -> tuple[Fixture, frozenset[Key], tuple[ShaclResult, ...], Graph]:
-    shapes, ontology, queries = _context()
-    fixture = load_fixture(path)
-    run, qc = check_graph(fixture.graph, ontology, shapes, queries)  # type: ignore[arg-type]
-    results = (*run.results, *qc)
-    return fixture, frozenset(result_key(r, run.report) for r in results), results, run.report
+@pytest.fixture(scope="module")
+def runs(shapes_graph: Graph, curated: Curated, qc_queries: tuple[QcQuery, ...]
+         ) -> dict[str, Run]:
+    """Every fixture, checked once for the module, by file stem."""
+    found = {}
+    for path in FIXTURES:
+        fixture = load_fixture(path)
+        run, qc = check_graph(fixture.graph, curated.ontology, shapes_graph, qc_queries)
+        results = (*run.results, *qc)
+        actual = frozenset(result_key(r, run.report) for r in results)
+        found[path.stem] = Run(fixture, actual, results, run.report)
+    return found
 
 
 def test_fixtures_exist_in_both_kinds() -> None:
@@ -70,8 +74,8 @@ def test_fixtures_exist_in_both_kinds() -> None:
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-def test_fixture_gives_exactly_the_expected_results(path: Path) -> None:
-    fixture, actual, _, _ = _run(path)
+def test_fixture_gives_exactly_the_expected_results(path: Path, runs: dict[str, Run]) -> None:
+    fixture, actual, _, _ = runs[path.stem]
     missing = sorted(fixture.expected - actual)
     unexpected = sorted(actual - fixture.expected)
     assert not missing and not unexpected, (
@@ -80,7 +84,7 @@ def test_fixture_gives_exactly_the_expected_results(path: Path) -> None:
     assert fixture.conforms == (not actual)
 
 
-def test_realistic_mistakes_are_caught() -> None:
+def test_realistic_mistakes_are_caught(runs: dict[str, Run]) -> None:
     """The mistakes the issue names, each in its own fixture, each reported where it is."""
     datatype, min_count = "sh:DatatypeConstraintComponent", "sh:MinCountConstraintComponent"
     expectations = {
@@ -93,24 +97,21 @@ def test_realistic_mistakes_are_caught() -> None:
                              "sh:ClassConstraintComponent"),
         "publication-002": ("ked:pub-timek-2024", "kedo:doi", "sh:PatternConstraintComponent"),
     }
-    by_stem = {p.stem: p for p in FIXTURES}
     for stem, (focus, path, component) in expectations.items():
-        _, actual, _, _ = _run(by_stem[stem])
+        actual = runs[stem].actual
         assert (focus, path, "Violation", component, "") in actual, stem
 
 
-def test_warnings_for_suspicious_doses() -> None:
-    by_stem = {p.stem: p for p in FIXTURES}
-    _, ondansetron, _, _ = _run(by_stem["regimen-005"])
+def test_warnings_for_suspicious_doses(runs: dict[str, Run]) -> None:
+    ondansetron = runs["regimen-005"].actual
     assert {k[2] for k in ondansetron} == {"Warning"}
-    _, ketamine, _, _ = _run(by_stem["regimen-006"])
+    ketamine = runs["regimen-006"].actual
     assert {k[2] for k in ketamine} == {"Warning"}
 
 
-def _violated() -> set[ConstraintKey]:
+def _violated(runs: dict[str, Run]) -> set[ConstraintKey]:
     found: set[ConstraintKey] = set()
-    for path in FIXTURES:
-        _, _, results, report = _run(path)
+    for _, _, results, report in runs.values():
         for result in results:
             key = covered(result, report)
             if key is not None:
@@ -118,18 +119,18 @@ def _violated() -> set[ConstraintKey]:
     return found
 
 
-def test_property_shapes_are_identified_by_path_and_message() -> None:
-    shapes = _context()[0]
+def test_property_shapes_are_identified_by_path_and_message(shapes_graph: Graph) -> None:
+    shapes = shapes_graph
     names = [property_shape_id(shapes, p) for p in shapes.objects(None, SH.property)]
     duplicates = {n for n in names if names.count(n) > 1}
     assert not duplicates
 
 
-def test_every_constraint_has_a_violating_fixture() -> None:
-    shapes = _context()[0]
-    all_constraints = constraints(shapes)
+def test_every_constraint_has_a_violating_fixture(shapes_graph: Graph,
+                                                  runs: dict[str, Run]) -> None:
+    all_constraints = constraints(shapes_graph)
     assert len(all_constraints) > 250
-    uncovered = sorted(all_constraints - _violated())
+    uncovered = sorted(all_constraints - _violated(runs))
     assert not uncovered, "constraints no fixture violates:\n" + "\n".join(map(str, uncovered))
 
 
@@ -153,8 +154,9 @@ def _first_step(shapes: Graph, path: Node, inverse: bool = False) -> set[tuple[N
     """The first properties a path follows, each with whether it is followed backwards."""
     if isinstance(path, URIRef):
         return {(path, inverse)}
-    if shapes.value(path, RDF.first) is not None:
-        return _first_step(shapes, shapes.value(path, RDF.first), inverse)  # type: ignore[arg-type]
+    first = shapes.value(path, RDF.first)
+    if first is not None:
+        return _first_step(shapes, first, inverse)
     inverted = shapes.value(path, SH.inversePath)
     if inverted is not None:
         return _first_step(shapes, inverted, not inverse)
@@ -166,7 +168,7 @@ def _first_step(shapes: Graph, path: Node, inverse: bool = False) -> set[tuple[N
 
 def _has(graph: Graph, focus: Node, step: tuple[Node, bool]) -> bool:
     prop, inverse = step
-    return ((None, prop, focus) if inverse else (focus, prop, None)) in graph  # type: ignore[operator]
+    return ((None, prop, focus) if inverse else (focus, prop, None)) in graph
 
 
 def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[ConstraintKey]:
@@ -180,7 +182,9 @@ def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[
                 if (node_shape, parameter, None) in shapes:
                     yield (short(node_shape), short(component), "")
             for prop in shapes.objects(node_shape, SH.property):
-                steps = _first_step(shapes, shapes.value(prop, SH.path))  # type: ignore[arg-type]
+                path = shapes.value(prop, SH.path)
+                assert path is not None, f"{node_shape}: a property shape without sh:path"
+                steps = _first_step(shapes, path)
                 if any(_has(graph, f, step) for f in focus for step in steps):
                     name = property_shape_id(shapes, prop)
                     for parameter, component in PARAMETERS.items():
@@ -188,8 +192,9 @@ def _exercised(shapes: Graph, ontology: Graph, graphs: list[Graph]) -> Iterator[
                             yield (name, short(component), "")
 
 
-def test_every_constraint_is_exercised_by_a_conforming_fixture() -> None:
-    shapes, ontology, _ = _context()
+def test_every_constraint_is_exercised_by_a_conforming_fixture(shapes_graph: Graph,
+                                                               curated: Curated) -> None:
+    shapes, ontology = shapes_graph, curated.ontology
     conforming = [load_fixture(p) for p in FIXTURES]
     graphs = [f.graph for f in conforming if f.conforms]
     assert graphs
@@ -200,8 +205,8 @@ def test_every_constraint_is_exercised_by_a_conforming_fixture() -> None:
     )
 
 
-def test_every_shape_has_label_comment_and_messages() -> None:
-    shapes = _context()[0]
+def test_every_shape_has_label_comment_and_messages(shapes_graph: Graph) -> None:
+    shapes = shapes_graph
     node_shapes = set(shapes.subjects(RDF.type, SH.NodeShape))
     assert len(node_shapes) >= 25
     for shape in node_shapes:
@@ -219,25 +224,24 @@ def test_every_shape_has_label_comment_and_messages() -> None:
             assert first in str(message) or "SKOS" in str(message), (shape, path, str(message))
 
 
-def test_shapes_stay_within_shacl_core() -> None:
-    shapes = _context()[0]
+def test_shapes_stay_within_shacl_core(shapes_graph: Graph) -> None:
     for predicate in (SH.sparql, SH.select, SH.ask, SH.rule, SH.js, SH.target):
-        assert (None, predicate, None) not in shapes, f"{predicate} is not SHACL Core"
+        assert (None, predicate, None) not in shapes_graph, f"{predicate} is not SHACL Core"
 
 
 @pytest.fixture(scope="module")
-def whole_graph(paths: ProjectPaths) -> ValidationOutcome:
-    return validate_project(paths)
+def whole_graph(sources: ProjectPaths) -> ValidationOutcome:
+    return validate_project(sources)
 
 
 def test_curated_graph_has_no_violations(
-    whole_graph: ValidationOutcome, paths: ProjectPaths
+    whole_graph: ValidationOutcome, sources: ProjectPaths
 ) -> None:
     from ketamine_ed_kg.validation import render_text
 
     assert whole_graph.triples > 1000
     violations = [e for e in whole_graph.entries if e.result.severity == "Violation"]
-    assert not violations, render_text(whole_graph, paths.root)
+    assert not violations, render_text(whole_graph, sources.root)
 
 
 def test_the_printed_ondansetron_dose_is_a_warning_in_the_curated_graph(

@@ -15,36 +15,33 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
-from rdflib.term import Node
 
-from ketamine_ed_kg.errors import ReasonerUnavailableError
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KED, KEDO
-from ketamine_ed_kg.paths import ProjectPaths, project_paths
-from ketamine_ed_kg.reasoning import ReasoningResult, java_executable, reason
+from ketamine_ed_kg.paths import ProjectPaths
+from ketamine_ed_kg.reasoning import ReasoningResult, reason
 from ketamine_ed_kg.validation import ValidationOutcome, validate_project
+from support.graph import single
+from support.project import VALIDATION_SOURCES, copy_checkout
 
 SLUG = "example-2099"
 TEMPLATE_NAME = "study-template.ttl"
 
 
 @pytest.fixture(scope="module")
-def template_file(paths: ProjectPaths) -> Path:
-    return paths.root / "docs" / TEMPLATE_NAME
+def template_file(sources: ProjectPaths) -> Path:
+    return sources.root / "docs" / TEMPLATE_NAME
 
 
 @pytest.fixture(scope="module")
 def checkout(
-    tmp_path_factory: pytest.TempPathFactory, paths: ProjectPaths, template_file: Path
+    tmp_path_factory: pytest.TempPathFactory, sources: ProjectPaths, template_file: Path
 ) -> ProjectPaths:
     """Ontology, shapes, QC queries and the real graph, plus the template as a study file."""
-    root = tmp_path_factory.mktemp("template-checkout")
-    shutil.copytree(paths.ontology_dir, root / "ontology")
-    shutil.copytree(paths.shapes_dir, root / "shapes")
-    shutil.copytree(paths.queries_dir / "qc", root / "queries" / "qc")
-    shutil.copytree(paths.graph_dir, root / "graph")
-    shutil.copyfile(template_file, root / "graph" / "studies" / f"{SLUG}.ttl")
-    return project_paths(root)
+    checkout = copy_checkout(sources, tmp_path_factory.mktemp("template-checkout"),
+                             (*VALIDATION_SOURCES, "graph"))
+    shutil.copyfile(template_file, checkout.graph_dir / "studies" / f"{SLUG}.ttl")
+    return checkout
 
 
 @pytest.fixture(scope="module")
@@ -64,19 +61,9 @@ def validation(checkout: ProjectPaths, study_file: Path) -> ValidationOutcome:
 
 
 @pytest.fixture(scope="module")
-def reasoned(checkout: ProjectPaths) -> ReasoningResult:
+def reasoned(checkout: ProjectPaths, java: str) -> ReasoningResult:
     """One HermiT run over ontology + graph + template, shared by the reasoning tests."""
-    try:
-        java_executable()
-    except ReasonerUnavailableError as exc:
-        pytest.skip(f"HermiT cannot run here: {exc}")
     return reason(checkout, include_data=True)
-
-
-def _one(graph: Graph, subject: Node, prop: URIRef) -> Node:
-    values = list(graph.objects(subject, prop))
-    assert len(values) == 1, f"{subject} {prop}: {values}"
-    return values[0]
 
 
 # --- the template as a file ------------------------------------------------------------------
@@ -94,21 +81,21 @@ def test_template_parses_and_every_node_uses_the_placeholder_slug(template: Grap
 def test_template_has_every_part_of_a_study(template: Graph) -> None:
     study = KED[SLUG]
     assert (study, RDF.type, KEDO.HumanStudy) in template
-    publication = _one(template, study, KEDO.reportedIn)
+    publication = single(template, study, KEDO.reportedIn)
     assert (publication, RDF.type, KEDO.Publication) in template
-    group = _one(template, study, KEDO.hasParticipantGroup)
+    group = single(template, study, KEDO.hasParticipantGroup)
     assert (group, RDF.type, KEDO.ParticipantGroup) in template
     assert len(list(template.objects(group, KEDO.hasDiagnosis))) >= 2
-    regimen = _one(template, study, KEDO.hasRegimen)
+    regimen = single(template, study, KEDO.hasRegimen)
     assert (regimen, RDF.type, KEDO.DosingRegimen) in template
-    drug = _one(template, regimen, KEDO.hasDrug)
+    drug = single(template, regimen, KEDO.hasDrug)
     assert (drug, RDF.type, KEDO.Ketamine) in template
     for prop in (KEDO.hasDose, KEDO.infusionDuration, KEDO.sessionCountMin,
                  KEDO.sessionCountMax, KEDO.dosingInterval, KEDO.route):
         assert list(template.objects(regimen, prop)), f"the regimen lacks {prop}"
     steps = list(template.objects(regimen, KEDO.hasTitrationStep))
-    assert sorted(int(str(_one(template, s, KEDO.stepIndex))) for s in steps) == [1, 2]
-    outcome = _one(template, study, KEDO.hasOutcome)
+    assert sorted(int(str(single(template, s, KEDO.stepIndex))) for s in steps) == [1, 2]
+    outcome = single(template, study, KEDO.hasOutcome)
     assert list(template.objects(outcome, KEDO.measuredWith))
     assert list(template.objects(outcome, KEDO.responseCategory))
     claims = set(template.subjects(RDF.type, KEDO.Claim))

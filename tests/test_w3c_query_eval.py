@@ -33,7 +33,9 @@ from rdflib.namespace import RDF
 
 from ketamine_ed_kg.security import QueryInfo, QueryRejected, inspect_query
 from ketamine_ed_kg.server.run import LiveServer
-from test_server_support import live_server, request, write_dataset
+from support.server import request, waitress_server, write_dataset
+
+pytestmark = [pytest.mark.shared, pytest.mark.w3c]
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
@@ -107,11 +109,14 @@ def load_cases(root: Path) -> list[Case]:
     for umbrella in UMBRELLAS:
         top = root / umbrella
         graph = Graph().parse(top, format="turtle", publicID=top.as_uri())
-        subs += list(Collection(graph, graph.value(URIRef(top.as_uri()), MF.include)))
+        included = graph.value(URIRef(top.as_uri()), MF.include)
+        assert included is not None, f"{top}: no mf:include"
+        subs += list(Collection(graph, included))
     for sub in subs:
         path = _path(sub)
         g = Graph().parse(path, format="turtle", publicID=path.as_uri())
         entries = g.value(URIRef(path.as_uri()), MF.entries)
+        assert entries is not None, f"{path}: no mf:entries"
         for test in Collection(g, entries):
             kind = str(g.value(test, RDF.type)).rsplit("#", 1)[-1]
             action = g.value(test, MF.action)
@@ -311,8 +316,8 @@ def server(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             files.update(case.data, case.graph_data, _from_files(case))
     graphs = {p.as_uri(): (p, RDF_EXT[p.suffix]) for p in sorted(files)}
     dataset = write_dataset(tmp_path_factory.mktemp("w3c-query") / "suite.nq", graphs)
-    with live_server(dataset, union_default_graph=False, deadline=20, workers=2,
-                     allowed_graph_prefixes=("urn:x-ked-test:", "http:", "https:", "file:",
+    with waitress_server(dataset, union_default_graph=False, deadline=20, workers=2,
+                         allowed_graph_prefixes=("urn:x-ked-test:", "http:", "https:", "file:",
                                              "tag:")) as srv:
         yield srv
 
@@ -333,7 +338,6 @@ def outcomes(server: LiveServer) -> dict[str, tuple[str, str]]:
     return results
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("case_id", [c.id for c in CASES] or ["absent"])
 def test_w3c_query(case_id: str, outcomes: dict[str, tuple[str, str]]) -> None:
     outcome, detail = outcomes[case_id]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
@@ -23,7 +23,7 @@ from ketamine_ed_kg.validation import SEVERITIES, ShaclResult, short
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
-FIXTURE_DIR = Path(__file__).parent / "shapes"
+FIXTURE_DIR = Path(__file__).parents[1] / "shapes"
 
 Key = tuple[str, str, str, str, str]
 """(focus, path, severity, component, QC query or "")."""
@@ -87,7 +87,7 @@ def load_fixture(path: Path) -> Fixture:
     assert graph.value(action, SHT.dataGraph) == URIRef(path.as_uri()), f"{path.name}: dataGraph <>"
     report = graph.value(test, MF.result)
     conforms_literal = graph.value(report, SH.conforms)
-    assert conforms_literal is not None, f"{path.name}: mf:result needs sh:conforms"
+    assert isinstance(conforms_literal, Literal), f"{path.name}: mf:result needs sh:conforms"
     expected = set()
     for result in graph.objects(report, SH.result):
         focus = graph.value(result, SH.focusNode)

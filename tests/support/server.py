@@ -1,4 +1,4 @@
-"""Helpers for the server tests (no tests here): datasets, a live server, raw HTTP.
+"""Helpers for the server tests (no tests here): datasets, live servers, raw HTTP, a listener.
 
 Every server test talks to a real waitress server on a free 127.0.0.1 port, built by
 ``create_app`` over a dataset written for the test, so requests cross real HTTP and real
@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ def write_dataset(target: Path, graphs: Mapping[str, tuple[str | bytes | Path, o
 
 
 @contextmanager
-def live_server(dataset: Path, **overrides: Any) -> Iterator[LiveServer]:
+def waitress_server(dataset: Path, **overrides: Any) -> Iterator[LiveServer]:
     """A real waitress server over ``create_app`` for ``dataset``; stopped afterwards."""
     settings: dict[str, Any] = {"dataset": dataset, "workers": 2, "threads": 8}
     settings.update(overrides)
@@ -57,6 +58,37 @@ def live_server(dataset: Path, **overrides: Any) -> Iterator[LiveServer]:
             yield server
     finally:
         close_app(app)
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
 
 
 @dataclass
@@ -79,6 +111,8 @@ def request(url: str, method: str = "GET", body: bytes | str | None = None,
             headers: Mapping[str, str] | None = None, timeout: float = 120) -> Reply:
     """Send exactly this request (no client-side magic) and read the whole response."""
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url!r}")
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     payload = body.encode("utf-8") if isinstance(body, str) else body
@@ -170,5 +204,5 @@ def gunicorn_server(dataset: Path, log: Path, env: Mapping[str, str] | None = No
             proc.stdout.close()
 
 
-__all__ = ["GunicornServer", "Reply", "free_port", "gunicorn_server", "live_server", "request",
-           "write_dataset"]
+__all__ = ["GunicornServer", "Listener", "Reply", "free_port", "gunicorn_server", "request",
+           "waitress_server", "write_dataset"]
