@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ketamine_ed_kg.validation_report import short
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
@@ -17,7 +16,7 @@ from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.loading import parse_file
 from ketamine_ed_kg.namespaces import KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc
+from ketamine_ed_kg.validation import QcQuery, load_qc_queries, run_qc, short
 from support.project import Curated
 from support.shapes import FIXTURE_DIR, fixture_paths, load_fixture
 

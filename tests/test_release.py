@@ -416,7 +416,7 @@ def test_the_served_etag_derives_from_the_served_dataset(tiny: ProjectPaths) -> 
             reply = request(srv.base + "/download/ketamine-ed-kg.nq")
             assert reply.status == 200
             etag = (reply.header("etag") or "").strip('"')
-            assert etag == make_etag(result.digest[:32], "dump", "nq")
+            assert etag == make_etag(result.digest[:32], "download", "ketamine-ed-kg.nq")
 
 
 # --- pruning ---------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from ketamine_ed_kg.validation_report import short
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
@@ -26,6 +25,7 @@ from ketamine_ed_kg.validation import (
     ShaclResult,
     ValidationOutcome,
     check_graph,
+    short,
     validate_project,
 )
 from support.project import Curated

@@ -31,7 +31,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
-from .downloads import DOWNLOAD_DIR, DOWNLOAD_FILES, render_downloads
+from .downloads import DOWNLOAD_DIR, DOWNLOAD_FILES, STEM, render_downloads
 from .errors import BuildMissingError
 from .examples import examples_graph, load_examples
 from .formats import Format
@@ -68,7 +68,7 @@ from .release import (
 from .terms import Triple, from_oxigraph, to_quad
 from .void import TITLE, describe, describe_service
 
-RELEASE_STEM = "ketamine-ed-kg"
+RELEASE_STEM = STEM
 RELEASE_FORMATS: dict[str, Format] = {
     "ttl": Format.TURTLE,
     "nt": Format.NTRIPLES,

@@ -51,6 +51,20 @@ DOWNLOAD_FILES: tuple[str, ...] = (
 """Every file of the download folder, in the order the manifest lists them."""
 
 
+def stable_json(value: object) -> object:
+    """A JSON-LD document with every array in a fixed order, so the same graph always gives
+    the same bytes (rdflib writes node objects and values in set order). ``@list`` arrays are
+    RDF lists, whose order is their meaning: they keep it."""
+    if isinstance(value, dict):
+        return {key: ([stable_json(v) for v in item] if key == "@list"
+                      and isinstance(item, list) else stable_json(item))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        items = [stable_json(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
+
+
 def _serialise(quads: list[ox.Quad], fmt: Format) -> bytes:
     if fmt.spec.per_graph:
         return ox.serialize(quads, format=fmt.rdf, prefixes=dict(PREFIXES)) or b""
@@ -60,8 +74,8 @@ def _serialise(quads: list[ox.Quad], fmt: Format) -> bytes:
         for triple in triples:
             graph.add((from_oxigraph(triple.subject), from_oxigraph(triple.predicate),
                        from_oxigraph(triple.object)))
-        document = json.loads(graph.serialize(format="json-ld",
-                                              context=JSONLD_CONTEXT["@context"]))
+        document = stable_json(json.loads(graph.serialize(
+            format="json-ld", context=JSONLD_CONTEXT["@context"])))
         return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False)
                 + "\n").encode()
     return ox.serialize(triples, format=fmt.rdf, prefixes=dict(PREFIXES)) or b""
@@ -87,4 +101,4 @@ def render_downloads(quads: Iterable[ox.Quad]) -> dict[str, bytes]:
 
 
 __all__ = ["CHECKSUM_SUFFIX", "CONTEXT_FILE", "DOWNLOAD_DIR", "DOWNLOAD_FILES", "GZIP_SUFFIX",
-           "JSONLD_CONTEXT", "STEM", "download_name", "render_downloads"]
+           "JSONLD_CONTEXT", "STEM", "download_name", "render_downloads", "stable_json"]

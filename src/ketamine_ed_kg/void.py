@@ -50,6 +50,12 @@ EXTERNAL_DATASETS: dict[str, tuple[str, str]] = {
 LINK_PREDICATES = (SKOS.exactMatch, SKOS.closeMatch, RDFS.seeAlso)
 
 
+def citation(version: str) -> str:
+    """How to cite this version of the dataset (CITATION.cff says the same)."""
+    return (f"ketamine-ed-kg contributors. {TITLE}, version {version}. "
+            f"{BASE} (CC BY 4.0).")
+
+
 def describe(graph: Graph, *, title: str, version: str, dumps: list[str] | None = None,
              sparql_endpoint: str | None = None) -> Graph:
     """Return a VoID description of ``graph``."""
@@ -61,6 +67,7 @@ def describe(graph: Graph, *, title: str, version: str, dumps: list[str] | None 
     out.add((ds, DCTERMS.title, Literal(title, lang="en")))
     out.add((ds, DCTERMS.license, LICENSE_DATA))
     out.add((ds, DCTERMS.hasVersion, Literal(version)))
+    out.add((ds, DCTERMS.bibliographicCitation, Literal(citation(version), lang="en")))
     out.add((ds, VOID.uriSpace, Literal(BASE)))
     out.add((ds, FOAF.homepage, URIRef(BASE)))
     out.add((ds, VOID.triples, Literal(len(graph), datatype=XSD.integer)))

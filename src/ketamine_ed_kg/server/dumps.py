@@ -104,6 +104,29 @@ def download(name: str) -> Response:
     return versioned(response, etag, st.version.modified)
 
 
+@bp.route("/ontology/releases/<release>/ketamine-ed.owl")
+def ontology_release(release: str) -> Response:
+    """The ontology's ``owl:versionIRI`` (``.../ontology/releases/<date>/ketamine-ed.owl``),
+    dereferenced: the release's RDF/XML file (ontology and data), as Protégé opens it, when
+    the served version is that release."""
+    st = state()
+    if not st.version.version.startswith(release + "+"):
+        raise ApiError(404, f"this service serves version {st.version.version}, not "
+                            f"{release}; its ontology is at "
+                            f"{advertised_url('/ontology/releases/')}"
+                            f"{st.version.version.split('+')[0]}/ketamine-ed.owl")
+    file = st.config.dataset_path().parent / f"{STEM}.owl"
+    if not file.is_file():
+        raise ApiError(404, "this dataset is not a release made by ketamine-ed-kg build")
+    etag = make_etag(st.version.tag, "ontology-release", release)
+    cached = conditional(etag, st.version.modified)
+    if cached is not None:
+        return cached
+    response = Response(_chunks(file), content_type=Format.RDFXML.content_type)
+    response.headers["Content-Length"] = str(file.stat().st_size)
+    return versioned(response, etag, st.version.modified)
+
+
 def _written_on_request(fmt: Format) -> Response:
     st = state()
     seconds = st.config.deadline * DUMP_DEADLINE_FACTOR
