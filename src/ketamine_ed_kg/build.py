@@ -31,7 +31,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
-from .downloads import DOWNLOAD_DIR, DOWNLOAD_FILES, STEM, render_downloads
+from .downloads import DOWNLOAD_DIR, DOWNLOAD_FILES, STEM, render_downloads, stable_json
 from .errors import BuildMissingError
 from .examples import examples_graph, load_examples
 from .formats import Format
@@ -250,17 +250,14 @@ def _render(paths: ProjectPaths, sources: str,
 
 def _serialize(graph: Graph, fmt: Format) -> bytes:
     """rdflib's serialisation, made independent of set iteration order where rdflib's is not:
-    N-Triples lines are sorted, JSON-LD node objects are sorted by ``@id``."""
+    N-Triples lines are sorted, JSON-LD arrays are put in a fixed order (``stable_json``)."""
     payload = graph.serialize(format=fmt.spec.rdflib, encoding="utf-8")
     if fmt is Format.NTRIPLES:
         lines = sorted(line for line in payload.splitlines() if line.strip())
         return b"".join(line + b"\n" for line in lines)
     if fmt is Format.JSONLD:
-        nodes = json.loads(payload)
-        if isinstance(nodes, list):
-            nodes.sort(key=lambda node: str(node.get("@id", "")) if isinstance(node, dict)
-                       else "")
-        return json.dumps(nodes, indent=2, sort_keys=True, ensure_ascii=False).encode()
+        return json.dumps(stable_json(json.loads(payload)), indent=2, sort_keys=True,
+                          ensure_ascii=False).encode()
     return payload
 
 
