@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from support.project import BuiltDataset
-from support.server import free_port, request
+from support.server import free_port, request, stop_process
 
 
 def test_serve_prints_its_url_and_answers(built_dataset: BuiltDataset) -> None:
@@ -34,11 +34,4 @@ def test_serve_prints_its_url_and_answers(built_dataset: BuiltDataset) -> None:
         assert reply.status == 200
         assert json.loads(reply.body)["boolean"] is True
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_process(proc, signal.SIGINT)

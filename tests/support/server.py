@@ -194,15 +194,20 @@ def gunicorn_server(dataset: Path, log: Path, env: Mapping[str, str] | None = No
             raise RuntimeError(f"gunicorn answers {reply.status}: {reply.text[:500]}")
         yield server
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_process(proc, signal.SIGTERM)
+
+
+def stop_process(proc: subprocess.Popen[str], sig: int) -> None:
+    """Send ``sig``; kill the process if it is still there after 30 s; close its output."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 __all__ = ["GunicornServer", "Listener", "Reply", "free_port", "gunicorn_server", "request",
-           "waitress_server", "write_dataset"]
+           "stop_process", "waitress_server", "write_dataset"]
