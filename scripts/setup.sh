@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh Debian machine that has Python, pip and apt:
 #   - a Java runtime for HermiT (the OWL reasoner owlready2 runs), from Debian's packages;
-#   - a virtual environment in .venv with the package and its test tools.
-# Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes.
+#   - a virtual environment in .venv with the package and its test tools;
+#   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
+#     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
+#     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci),
+#     on Node.js and npm from Debian when the machine has none.
+# Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes, npm ci
+# only when clients/package-lock.json changes, and rewrites clients/jena/rsparql only when Jena's
+# version changes or scripts/jena_rsparql.py is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +29,19 @@ if ! command -v java >/dev/null 2>&1; then
     apt_install default-jre-headless
 fi
 
+if [ ! -f /usr/share/java/jena-cmds.jar ]; then
+    echo "setup: installing Apache Jena (rsparql, for the client tests)" >&2
+    apt_install libapache-jena-java
+fi
+
+node_missing=()
+command -v node >/dev/null 2>&1 || node_missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || node_missing+=(npm)
+if [ "${#node_missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${node_missing[*]} (Comunica, for the client tests)" >&2
+    apt_install "${node_missing[@]}"
+fi
+
 if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
     echo "setup: installing libseccomp (query processes are sealed off the network with it)" >&2
     apt_install libseccomp2
@@ -39,5 +58,24 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "setup: installing Python dependencies" >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
     .venv/bin/python -m pip install -q -e ".[test]"
+    echo "$want" > "$stamp"
+fi
+
+# Jena's rsparql: Debian ships jars only, and misplaces the Xerces resources jena-core needs at
+# start-up (docs/clients.md); scripts/jena_rsparql.py writes a wrapper that works around it.
+rsparql=clients/jena/rsparql
+jena="$(dpkg-query -W -f='${Version}' libapache-jena-java)"
+if [ ! -x "$rsparql" ] || ! grep -qF "rsparql $jena " "$rsparql" \
+        || [ scripts/jena_rsparql.py -nt "$rsparql" ]; then
+    echo "setup: writing $rsparql (Jena's rsparql with the Xerces resource workaround)" >&2
+    .venv/bin/python scripts/jena_rsparql.py
+fi
+
+# Comunica, exactly as clients/package-lock.json pins it.
+stamp=clients/node_modules/.ked-installed
+want="$(sha256sum clients/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: installing Comunica (npm ci in clients/)" >&2
+    (cd clients && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     echo "$want" > "$stamp"
 fi
