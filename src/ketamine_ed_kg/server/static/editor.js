@@ -4,8 +4,16 @@
   "use strict";
   var config = JSON.parse(document.getElementById("editor-config").textContent);
   var endpoint = new URL(config.endpoint, window.location.href).href;
+  var prefixLines = Object.keys(config.prefixes).map(function (p) {
+    return "PREFIX " + p + ": <" + config.prefixes[p] + ">";
+  });
+  // A new tab starts with our prefixes and a small query over the data.
+  var starter = prefixLines.join("\n") +
+    "\n\nSELECT ?study ?label WHERE {\n  ?study a kedo:HumanStudy ; rdfs:label ?label .\n}" +
+    " ORDER BY ?study\nLIMIT 25\n";
   var yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: endpoint, method: "POST" },
+    yasqe: { value: starter },
     copyEndpointOnNewTab: false,
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     persistenceId: "ketamine-ed-kg-editor",
@@ -17,10 +25,11 @@
     return tab ? tab.getYasqe() : null;
   }
 
+  // Our prefixes for the prefix completion of every tab's editor.
   function addPrefixes() {
     var yasqe = currentYasqe();
     if (yasqe && yasqe.getValue().trim() === "") {
-      yasqe.addPrefixes(config.prefixes);
+      yasqe.setValue(starter);
     }
   }
   addPrefixes();
