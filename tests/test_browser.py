@@ -105,3 +105,15 @@ def test_study_page_evidence_and_links(browser: WebDriver, live_server: LiveServ
     _wait(browser).until(ec.url_contains("/ontology/AtypicalAnorexiaNervosa"))
     assert "anorexia" in browser.find_element(By.ID, "label").text.lower()
     browser.save_screenshot(str(tmp_path / "diagnosis-class.png"))
+
+
+def test_ontology_documentation(browser: WebDriver, live_server: LiveServer,
+                                tmp_path: Path) -> None:
+    browser.get(live_server.base + "/ontology")
+    assert browser.find_element(By.ID, "label").text == "Ketamine in Eating Disorders Ontology"
+    entry = browser.find_element(By.ID, "kedo-AtypicalAnorexiaNervosa")
+    entry.find_element(By.CSS_SELECTOR, 'a[href="/ontology/AtypicalAnorexiaNervosa"]').click()
+    _wait(browser).until(ec.url_contains("/ontology/AtypicalAnorexiaNervosa"))
+    browser.back()
+    _wait(browser).until(ec.presence_of_element_located((By.ID, "classes")))
+    browser.save_screenshot(str(tmp_path / "ontology-documentation.png"))

@@ -161,3 +161,25 @@ def test_turtle_link_and_format(live_server: LiveServer) -> None:
 def test_unknown_and_bad_iris(live_server: LiveServer) -> None:
     for path in ("/resource/no-such-thing", "/ontology/NoSuchTerm", "/resource/a%3Cb"):
         assert request(live_server.base + path, headers={"Accept": BROWSER}).status == 404
+
+
+def test_ontology_documentation(live_server: LiveServer) -> None:
+    reply = request(live_server.base + "/ontology", headers={"Accept": BROWSER})
+    assert reply.status == 200
+    assert (reply.header("Content-Type") or "").startswith("text/html")
+    assert "Accept" in (reply.header("Vary") or "")
+    text = reply.text
+    assert "Ketamine in Eating Disorders Ontology" in text
+    for anchor in ("classes", "object-properties", "datatype-properties", "individuals"):
+        assert f'id="{anchor}"' in text
+    hrefs = _parse(reply).hrefs
+    assert "/ontology/HumanStudy" in hrefs and "/ontology/hasDesign" in hrefs
+    assert 'id="kedo-AtypicalAnorexiaNervosa"' in text
+    # A definition (IAO:0000115) and a superclass of a class.
+    start = text.index('id="kedo-AtypicalAnorexiaNervosa"')
+    entry = text[start:text.index("</dd>", start)]
+    assert "subclass of" in entry and "/ontology/" in entry
+    assert len(re.sub(r"<[^>]+>", "", entry)) > 60
+    rdf = request(live_server.base + "/ontology", headers={"Accept": "text/turtle"})
+    assert rdf.status == 200 and "html" not in (rdf.header("Content-Type") or "")
+    Graph().parse(data=rdf.text, format="turtle")

@@ -14,6 +14,7 @@ request.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 from rdflib import Graph, URIRef
@@ -27,7 +28,7 @@ from ..store import Job, JobKind
 from ..void import DATASET_IRI, TITLE, describe
 from .dumps import dump_urls
 from .errors import ApiError
-from .pages import render_node
+from .pages import render_node, render_ontology
 from .query import run_query
 from .representation import send_graph
 from .state import state
@@ -67,7 +68,7 @@ def void() -> Response:
 _SLUG = re.compile(r"[A-Za-z0-9._~-]+")
 
 
-def _describe(iri: str) -> Response:
+def _describe(iri: str, page: Callable[[str, str], Response] = render_node) -> Response:
     """A web page for a browser, else DESCRIBE (RDF, content-negotiated); both vary on Accept
     and link to the Turtle."""
     if not _SLUG.fullmatch(iri.rsplit("/", 1)[-1]):
@@ -80,7 +81,7 @@ def _describe(iri: str) -> Response:
     turtle_url = f"{request.path}?format=turtle"
     fmt = request.args.get("format")
     if prefers_html(request.headers.get("Accept"), fmt):
-        response = render_node(iri, turtle_url)
+        response = page(iri, turtle_url)
     else:
         params: MultiDict[str, str] = MultiDict()
         if fmt:
@@ -99,8 +100,9 @@ def resource(slug: str) -> Response:
 
 @bp.route("/ontology")
 def ontology() -> Response:
-    """Dereference the ontology IRI (a page for a browser, DESCRIBE for machines)."""
-    return _describe(ONTOLOGY_IRI)
+    """Dereference the ontology IRI: its documentation for a browser (every class and
+    property with its definition), DESCRIBE for machines."""
+    return _describe(ONTOLOGY_IRI, lambda _, turtle_url: render_ontology(turtle_url))
 
 
 @bp.route("/ontology/<term>")

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Response, render_template, url_for
 
-from ..iris import BASE, ONTOLOGY_IRI, PREFIXES
+from ..iris import BASE, GRAPH_ONTOLOGY, ONTOLOGY_IRI, PREFIXES
 from .state import state
 
 KED = PREFIXES["ked"]
@@ -27,7 +27,7 @@ RDF_TYPE = PREFIXES["rdf"] + "type"
 LABELS = (PREFIXES["rdfs"] + "label", PREFIXES["skos"] + "prefLabel",
           PREFIXES["dcterms"] + "title")
 DEFINITIONS = (PREFIXES["skos"] + "definition", "http://purl.obolibrary.org/obo/IAO_0000115",
-               PREFIXES["rdfs"] + "comment")
+               PREFIXES["dcterms"] + "description", PREFIXES["rdfs"] + "comment")
 INCOMING_LIMIT = 500
 """At most this many incoming links on a page (the RDF has them all)."""
 
@@ -215,10 +215,85 @@ def evidence(iri: str) -> list[Claim]:
     return claims
 
 
+SECTIONS = (
+    ("classes", "Classes", "owl:Class"),
+    ("object-properties", "Object properties", "owl:ObjectProperty"),
+    ("datatype-properties", "Datatype properties", "owl:DatatypeProperty"),
+    ("annotation-properties", "Annotation properties", "owl:AnnotationProperty"),
+    ("individuals", "Individuals (value sets)", "owl:NamedIndividual"),
+)
+"""The sections of the ontology's page: anchor, heading and the OWL type of their terms."""
+
+_RELATIONS = {"rdfs:subClassOf": "subclass of", "rdfs:subPropertyOf": "subproperty of",
+              "rdfs:domain": "domain", "rdfs:range": "range", "rdf:type": "type"}
+
+
+@dataclass
+class Documented:
+    """One ontology term on the ontology's page."""
+
+    term: Term
+    definition: str | None = None
+    relations: dict[str, list[Term]] = field(default_factory=dict)
+
+
+def document_ontology() -> dict[str, Any]:
+    """The ontology's terms by section, with definitions, parents, domains and ranges."""
+    kinds = " ".join(kind for _, _, kind in SECTIONS)
+    rows = _rows(f"""SELECT ?term ?kind ?label ?def WHERE {{
+  GRAPH <{GRAPH_ONTOLOGY}> {{
+    VALUES ?kind {{ {kinds} }}
+    ?term a ?kind . FILTER(STRSTARTS(STR(?term), STR(kedo:)))
+    OPTIONAL {{ ?term rdfs:label ?label }}
+    OPTIONAL {{ ?term obo:IAO_0000115|skos:definition|rdfs:comment ?def }}
+  }}
+}}""")
+    related = _rows(f"""SELECT ?term ?rel ?o ?olabel WHERE {{
+  GRAPH <{GRAPH_ONTOLOGY}> {{
+    VALUES ?rel {{ {" ".join(_RELATIONS)} }}
+    ?term ?rel ?o . FILTER(isIRI(?o) && STRSTARTS(STR(?term), STR(kedo:)))
+    FILTER(?o NOT IN ({", ".join(kind for _, _, kind in SECTIONS)}))
+    OPTIONAL {{ ?o rdfs:label ?olabel }}
+  }}
+}}""")
+    by_kind: dict[str, dict[str, Documented]] = {kind: {} for _, _, kind in SECTIONS}
+    terms: dict[str, list[Documented]] = {}
+    for group in _grouped(rows, ("term", "kind")).values():
+        kind = compact(group[0]["kind"]["value"])
+        term = _term(group[0]["term"], _best_label(group, "label"))
+        if term is None or kind not in by_kind:
+            continue
+        definition = _best_label(group, "def")
+        documented = Documented(term, definition["value"] if definition else None)
+        by_kind[kind][term.value] = documented
+        terms.setdefault(term.value, []).append(documented)
+    for group in _grouped(related, ("term", "rel", "o")).values():
+        target = _term(group[0]["o"], _best_label(group, "olabel"))
+        name = _RELATIONS[compact(group[0]["rel"]["value"])]
+        for documented in terms.get(group[0]["term"]["value"], ()):
+            if target is not None:
+                documented.relations.setdefault(name, []).append(target)
+    sections = []
+    for anchor, heading, kind in SECTIONS:
+        found = sorted(by_kind[kind].values(), key=lambda d: d.term.text.lower())
+        for documented in found:
+            for targets in documented.relations.values():
+                targets.sort(key=lambda t: t.text.lower())
+        sections.append({"anchor": anchor, "heading": heading, "terms": found})
+    return {"ontology": describe_node(ONTOLOGY_IRI), "sections": sections}
+
+
+def render_ontology(turtle_url: str) -> Response:
+    """The ontology's documentation page (its IRI, for a browser)."""
+    body = render_template("ontology.html", doc=document_ontology(), turtle_url=turtle_url)
+    return Response(body, mimetype="text/html")
+
+
 def render_node(iri: str, turtle_url: str) -> Response:
     """The HTML page of one of our IRIs."""
     body = render_template("resource.html", node=describe_node(iri), turtle_url=turtle_url)
     return Response(body, mimetype="text/html")
 
 
-__all__ = ["Claim", "Term", "compact", "describe_node", "evidence", "local_href", "render_node"]
+__all__ = ["SECTIONS", "Claim", "Documented", "Term", "compact", "describe_node",
+           "document_ontology", "evidence", "local_href", "render_node", "render_ontology"]
