@@ -78,7 +78,7 @@ def _describe(iri: str, page: Callable[[str, str], Response] = render_node) -> R
     doc = st.fetch_json(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}")
     if not doc.get("boolean"):
         raise ApiError(404, f"<{iri}> is not described in this graph")
-    turtle_url = f"{request.path}?format=turtle"
+    turtle_url = f"{request.script_root}{request.path}?format=turtle"
     fmt = request.args.get("format")
     if prefers_html(request.headers.get("Accept"), fmt):
         response = page(iri, turtle_url)
