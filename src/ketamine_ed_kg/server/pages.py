@@ -13,12 +13,17 @@ or term that ``discovery`` has matched against a strict pattern.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from flask import Response, render_template, url_for
+from flask import Response, render_template, request, url_for
 
 from ..iris import BASE, GRAPH_ONTOLOGY, ONTOLOGY_IRI, PREFIXES
+from .http import conditional, make_etag, versioned
 from .state import state
 
 KED = PREFIXES["ked"]
@@ -283,17 +288,41 @@ def document_ontology() -> dict[str, Any]:
     return {"ontology": describe_node(ONTOLOGY_IRI), "sections": sections}
 
 
+@functools.cache
+def _assets_digest() -> str:
+    """A digest of the templates and static files: a page's ETag changes with them too."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in sorted([*(here / "templates").iterdir(), *(here / "static").iterdir()]):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\x00" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def send_page(render: Callable[[], str], *parts: object) -> Response:
+    """An HTML page fixed by the graph version (and the templates): ETag, Last-Modified and
+    304 as for the RDF; ``render`` runs only when the client's copy is not current."""
+    st = state()
+    etag = make_etag(st.version.tag, "html", _assets_digest(), request.script_root,
+                     request.path, *parts)
+    cached = conditional(etag, st.version.modified)
+    if cached is not None:
+        return cached
+    return versioned(Response(render(), mimetype="text/html"), etag, st.version.modified)
+
+
 def render_ontology(turtle_url: str) -> Response:
     """The ontology's documentation page (its IRI, for a browser)."""
-    body = render_template("ontology.html", doc=document_ontology(), turtle_url=turtle_url)
-    return Response(body, mimetype="text/html")
+    return send_page(lambda: render_template("ontology.html", doc=document_ontology(),
+                                             turtle_url=turtle_url))
 
 
 def render_node(iri: str, turtle_url: str) -> Response:
     """The HTML page of one of our IRIs."""
-    body = render_template("resource.html", node=describe_node(iri), turtle_url=turtle_url)
-    return Response(body, mimetype="text/html")
+    return send_page(lambda: render_template("resource.html", node=describe_node(iri),
+                                             turtle_url=turtle_url))
 
 
 __all__ = ["SECTIONS", "Claim", "Documented", "Term", "compact", "describe_node",
-           "document_ontology", "evidence", "local_href", "render_node", "render_ontology"]
+           "document_ontology", "evidence", "local_href", "render_node", "render_ontology",
+           "send_page"]
