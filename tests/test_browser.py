@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.run import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -53,13 +54,14 @@ def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
 
 
 def test_editor_runs_an_example(browser: WebDriver, live_server: LiveServer,
-                                tmp_path: Path) -> None:
+                                sources: ProjectPaths, tmp_path: Path) -> None:
     browser.get(live_server.base + "/")
     _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".yasqe .CodeMirror")))
     starter = browser.execute_script("return kedYasgui.getTab().getYasqe().getValue()")
     assert "PREFIX kedo: <https://w3id.org/ketamine-ed/ontology/>" in starter
     picker = Select(browser.find_element(By.ID, "example-picker"))
-    assert len(picker.options) == 34  # the prompt and the 33 examples
+    examples = len(list(sources.queries_dir.glob("*.ttl")))
+    assert len(picker.options) == 1 + examples  # the prompt, then every example
     picker.select_by_index(1)
     comment = browser.find_element(By.ID, "example-comment").text
     assert "Table 1" in comment

@@ -77,7 +77,7 @@ def test_editor_page(live_server: LiveServer, sources: ProjectPaths) -> None:
     assert config["endpoint"] == "/sparql"
     assert config["prefixes"] == PREFIXES
     examples = config["examples"]
-    assert len(examples) == len(sorted(sources.queries_dir.glob("*.ttl"))) == 33
+    assert len(examples) == len(list(sources.queries_dir.glob("*.ttl")))
     assert all(e["title"] and e["comment"] and e["query"] for e in examples)
     assert "/assets/yasgui/yasgui.min.js" in page.scripts
     for name, media in (("yasgui.min.js", "javascript"), ("yasgui.min.css", "text/css")):
