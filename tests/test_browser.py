@@ -31,18 +31,29 @@ WAIT = 300.0
 """How long to wait for the page to get somewhere: a failure report, not a speed limit."""
 
 
-@pytest.fixture()
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("chromium and chromium-driver (Debian packages) are not installed: "
-                    "scripts/setup.sh installs them")
+def _chromium(profile: Path, javascript: bool = True) -> WebDriver:
+    assert CHROMIUM is not None and CHROMEDRIVER is not None
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1400,1000",
-                     f"--user-data-dir={tmp_path / 'profile'}"):
+                     "--disable-gpu", "--window-size=1400,1000", f"--user-data-dir={profile}"):
         options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2})
+    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+
+
+def _need_chromium() -> None:
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium and chromium-driver (Debian packages) are not installed: "
+                    "scripts/setup.sh installs them")
+
+
+@pytest.fixture()
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    _need_chromium()
+    driver = _chromium(tmp_path / "profile")
     try:
         yield driver
     finally:
@@ -119,3 +130,25 @@ def test_ontology_documentation(browser: WebDriver, live_server: LiveServer,
     browser.back()
     _wait(browser).until(ec.presence_of_element_located((By.ID, "classes")))
     browser.save_screenshot(str(tmp_path / "ontology-documentation.png"))
+
+
+def test_pages_work_without_javascript(live_server: LiveServer, tmp_path: Path) -> None:
+    _need_chromium()
+    driver = _chromium(tmp_path / "profile-nojs", javascript=False)
+    try:
+        driver.get(live_server.base + "/")
+        # The editor needs JavaScript: its fallback names the endpoint and lists the examples.
+        assert not driver.find_elements(By.CSS_SELECTOR, ".yasqe")  # no script ran
+        assert len(driver.find_elements(By.CSS_SELECTOR, "noscript li")) > 10
+        driver.save_screenshot(str(tmp_path / "editor-without-javascript.png"))
+        driver.find_element(By.CSS_SELECTOR, "noscript li form button").click()  # Table 1
+        _wait(driver).until(lambda d: "Mills et al." in d.find_element(By.TAG_NAME, "body").text)
+        driver.get(live_server.base + "/resource/mills-1998")
+        quote = driver.find_element(By.CSS_SELECTOR, "#evidence blockquote.quote").text
+        assert quote.startswith("\u201c")
+        driver.find_element(By.CSS_SELECTOR, 'a[href="/resource/mills-1998-group"]').click()
+        _wait(driver).until(ec.url_contains("/resource/mills-1998-group"))
+        assert "Mills et al." in driver.find_element(By.ID, "label").text
+        driver.save_screenshot(str(tmp_path / "group-without-javascript.png"))
+    finally:
+        driver.quit()
