@@ -2,13 +2,14 @@
 # Set up everything the project needs on a fresh Debian machine that has Python, pip and apt:
 #   - a Java runtime for HermiT (the OWL reasoner owlready2 runs), from Debian's packages;
 #   - a virtual environment in .venv with the package and its test tools;
+#   - Node.js and npm from Debian when the machine has none; the query editor's npm packages
+#     (server/web, npm ci) and chromium with chromium-driver for the browser tests;
 #   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
 #     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
-#     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci),
-#     on Node.js and npm from Debian when the machine has none.
+#     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci).
 # Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes, npm ci
-# only when clients/package-lock.json changes, and rewrites clients/jena/rsparql only when Jena's
-# version changes or scripts/jena_rsparql.py is newer than it.
+# only when a lockfile changes, and rewrites clients/jena/rsparql only when Jena's version
+# changes or scripts/jena_rsparql.py is newer than it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,13 +39,29 @@ node_missing=()
 command -v node >/dev/null 2>&1 || node_missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || node_missing+=(npm)
 if [ "${#node_missing[@]}" -gt 0 ]; then
-    echo "setup: installing ${node_missing[*]} (Comunica, for the client tests)" >&2
+    echo "setup: installing ${node_missing[*]} (the query editor's front end, Comunica)" >&2
     apt_install "${node_missing[@]}"
 fi
 
 if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
     echo "setup: installing libseccomp (query processes are sealed off the network with it)" >&2
     apt_install libseccomp2
+fi
+
+# The query editor's front end (@zazuko/yasgui) comes from the npm registry, pinned by
+# server/web/package-lock.json, and is served from server/web/node_modules (never vendored).
+# The browser tests drive Debian's chromium through its chromedriver (nothing downloads a
+# browser of its own).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "setup: installing chromium and chromium-driver (for the browser tests)" >&2
+    apt_install chromium chromium-driver
+fi
+web_stamp=server/web/node_modules/.ked-installed
+web_want="$(sha256sum server/web/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$web_stamp" ] || [ "$(cat "$web_stamp")" != "$web_want" ]; then
+    echo "setup: installing the query editor (npm ci in server/web)" >&2
+    (cd server/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+    echo "$web_want" > "$web_stamp"
 fi
 
 PY="${PYTHON:-python3}"

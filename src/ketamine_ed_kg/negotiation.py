@@ -144,5 +144,17 @@ def negotiate(offered: tuple[Offer, ...], accept: str | None, fmt: str | None,
                         media_types)
 
 
+def prefers_html(accept: str | None, fmt: str | None = None) -> bool:
+    """Whether a client wants a web page rather than RDF: ``format=html``, or an Accept that
+    names ``text/html`` with a higher q than any RDF type it accepts (a browser's header does;
+    ``*/*`` alone, curl's default, does not)."""
+    if fmt:
+        return fmt.strip().lower() in ("html", "text/html")
+    ranges = parse_accept(accept)
+    html_q = quality("text/html", [r for r in ranges if (r[0], r[1]) == ("text", "html")])
+    return html_q > 0 and html_q > max(quality(media, ranges) for _, media in GRAPH_TYPES)
+
+
 __all__ = ["BOOLEAN_TYPES", "BROWSER_GRAPH", "BROWSER_RESULTS", "Choice", "GRAPH_TYPES",
-           "NotAcceptable", "RESULT_TYPES", "negotiate", "parse_accept", "quality"]
+           "NotAcceptable", "RESULT_TYPES", "negotiate", "parse_accept", "prefers_html",
+           "quality"]

@@ -59,6 +59,16 @@ class ProjectPaths:
         return self.queries_dir / "qc"
 
     @property
+    def web_dir(self) -> Path:
+        """``server/web``: the query editor's npm package (package.json, package-lock.json)."""
+        return self.root / "server" / "web"
+
+    @property
+    def yasgui_dir(self) -> Path:
+        """The built YASGUI files (``npm ci`` in :attr:`web_dir` puts them there)."""
+        return self.web_dir / "node_modules" / "@zazuko" / "yasgui" / "build"
+
+    @property
     def docs_dir(self) -> Path:
         return self.root / "docs"
 

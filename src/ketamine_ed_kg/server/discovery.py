@@ -14,18 +14,21 @@ request.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 from rdflib import Graph, URIRef
 from werkzeug.datastructures import MultiDict
 
 from ..formats import Format
-from ..iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY
+from ..iris import GRAPH_ASSERTED, GRAPH_ONTOLOGY, ONTOLOGY_IRI
 from ..namespaces import KED, KEDO, VOID
+from ..negotiation import prefers_html
 from ..store import Job, JobKind
 from ..void import DATASET_IRI, TITLE, describe
 from .dumps import dump_urls
 from .errors import ApiError
+from .pages import render_node, render_ontology
 from .query import run_query
 from .representation import send_graph
 from .state import state
@@ -65,7 +68,9 @@ def void() -> Response:
 _SLUG = re.compile(r"[A-Za-z0-9._~-]+")
 
 
-def _describe(iri: str) -> Response:
+def _describe(iri: str, page: Callable[[str, str], Response] = render_node) -> Response:
+    """A web page for a browser, else DESCRIBE (RDF, content-negotiated); both vary on Accept
+    and link to the Turtle."""
     if not _SLUG.fullmatch(iri.rsplit("/", 1)[-1]):
         raise ApiError(404, "not a term of this graph")
 
@@ -73,16 +78,31 @@ def _describe(iri: str) -> Response:
     doc = st.fetch_json(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}")
     if not doc.get("boolean"):
         raise ApiError(404, f"<{iri}> is not described in this graph")
-    params: MultiDict[str, str] = MultiDict()
-    if request.args.get("format"):
-        params["format"] = request.args["format"]
-    return run_query(f"DESCRIBE <{iri}>", params)
+    turtle_url = f"{request.script_root}{request.path}?format=turtle"
+    fmt = request.args.get("format")
+    if prefers_html(request.headers.get("Accept"), fmt):
+        response = page(iri, turtle_url)
+    else:
+        params: MultiDict[str, str] = MultiDict()
+        if fmt:
+            params["format"] = fmt
+        response = run_query(f"DESCRIBE <{iri}>", params)
+    response.vary.add("Accept")
+    response.headers.add("Link", f'<{turtle_url}>; rel="alternate"; type="text/turtle"')
+    return response
 
 
 @bp.route("/resource/<slug>")
 def resource(slug: str) -> Response:
     """Dereference a ``ked:`` instance IRI (DESCRIBE, content-negotiated)."""
     return _describe(str(KED[slug]))
+
+
+@bp.route("/ontology")
+def ontology() -> Response:
+    """Dereference the ontology IRI: its documentation for a browser (every class and
+    property with its definition), DESCRIBE for machines."""
+    return _describe(ONTOLOGY_IRI, lambda _, turtle_url: render_ontology(turtle_url))
 
 
 @bp.route("/ontology/<term>")

@@ -421,16 +421,18 @@ def _example_path(example: Example) -> dict[str, Any]:
 
 def _graph_get(operation_id: str, summary: str, description: str,
                parameters: Sequence[dict[str, Any]] = (), errors: Sequence[int] = (406,),
-               ) -> dict[str, Any]:
-    """A GET that answers with an RDF graph in the negotiated format (Accept or format=)."""
+               html: bool = False) -> dict[str, Any]:
+    """A GET that answers with an RDF graph in the negotiated format (Accept or format=);
+    ``html``: a browser gets a web page (server/pages.py)."""
     fmt = _query_param("format", "RDF format, a short name or a media type; overrides "
                        "Accept. Empty: not given.", _ref("GraphFormat"))
     return {"get": {
         "operationId": operation_id, "summary": summary, "description": description,
         "parameters": [*parameters, fmt],
         "responses": {
-            "200": {"description": "RDF", "content": _media_content(
-                [m for _, m in GRAPH_TYPES])},
+            "200": {"description": "RDF" + (", or a web page for a browser" if html else ""),
+                    "content": _media_content(
+                        [m for _, m in GRAPH_TYPES] + (["text/html"] if html else []))},
             "304": {"description": "Not modified"},
             **_errors(*errors),
         },
@@ -468,15 +470,21 @@ def _discovery_paths() -> dict[str, Any]:
         "/resource/{slug}": _graph_get(
             "resource", "Dereference a ked: IRI",
             "DESCRIBE of the resource, content-negotiated; 404 when the graph does not "
-            "mention it.",
+            "mention it. A browser (text/html above every RDF type) gets a web page.",
             [{"name": "slug", "in": "path", "required": True, "schema": term}],
-            (404, 406, 429, 503)),
+            (404, 406, 429, 503), html=True),
         "/ontology/{term}": _graph_get(
             "ontologyTerm", "Dereference a kedo: IRI",
             "DESCRIBE of the ontology term, content-negotiated; 404 when the graph does not "
-            "mention it.",
+            "mention it. A browser (text/html above every RDF type) gets a web page.",
             [{"name": "term", "in": "path", "required": True, "schema": term}],
-            (404, 406, 429, 503)),
+            (404, 406, 429, 503), html=True),
+        "/ontology": _graph_get(
+            "ontology", "Dereference the ontology IRI",
+            "DESCRIBE of the ontology, content-negotiated. A browser gets the ontology's "
+            "documentation (every class and property with its definition); 404 when the graph "
+            "holds no ontology.",
+            (), (404, 406, 429, 503), html=True),
     }
 
 

@@ -16,6 +16,8 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
+from ..negotiation import prefers_html
+from .editor import editor_page
 from .errors import ApiError
 from .query import run_query
 from .service_description import service_description
@@ -98,9 +100,13 @@ def _params() -> tuple[str, MultiDict[str, str]]:
 @bp.route("/sparql", methods=["GET", "HEAD", "POST"])
 @bp.route("/sparql/", methods=["GET", "HEAD", "POST"])
 def sparql() -> Response:
-    """The query operation (and, for a bare GET, the service description)."""
+    """The query operation (and, for a bare GET, the service description, or the query
+    editor for a browser)."""
     if request.method in ("GET", "HEAD") and not request.query_string:
-        return service_description()
+        response = (editor_page() if prefers_html(request.headers.get("Accept"))
+                    else service_description())
+        response.vary.add("Accept")
+        return response
     limit = state().config.max_request_line
     if len(request.query_string) > limit:
         raise ApiError(414, f"the URL is longer than {limit} bytes: send the query with POST "

@@ -1,0 +1,154 @@
+"""The first screen in a real browser: Debian's chromium, driven by selenium through Debian's
+chromedriver (Selenium Manager never runs, so nothing is downloaded). Screenshots go under
+``tmp_path``.
+
+Skipped with a reason where chromium or chromedriver is absent; ``scripts/setup.sh`` installs
+both, so CI runs these.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from ketamine_ed_kg.paths import ProjectPaths
+from ketamine_ed_kg.server.run import LiveServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+WAIT = 300.0
+"""How long to wait for the page to get somewhere: a failure report, not a speed limit."""
+
+
+def _chromium(profile: Path, javascript: bool = True) -> WebDriver:
+    assert CHROMIUM is not None and CHROMEDRIVER is not None
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2})
+    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+
+
+def _need_chromium() -> None:
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium and chromium-driver (Debian packages) are not installed: "
+                    "scripts/setup.sh installs them")
+
+
+@pytest.fixture()
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    _need_chromium()
+    driver = _chromium(tmp_path / "profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(driver, WAIT)
+
+
+def test_editor_runs_an_example(browser: WebDriver, live_server: LiveServer,
+                                sources: ProjectPaths, tmp_path: Path) -> None:
+    browser.get(live_server.base + "/")
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".yasqe .CodeMirror")))
+    starter = browser.execute_script("return kedYasgui.getTab().getYasqe().getValue()")
+    assert "PREFIX kedo: <https://w3id.org/ketamine-ed/ontology/>" in starter
+    picker = Select(browser.find_element(By.ID, "example-picker"))
+    examples = len(list(sources.queries_dir.glob("*.ttl")))
+    assert len(picker.options) == 1 + examples  # the prompt, then every example
+    picker.select_by_index(1)
+    comment = browser.find_element(By.ID, "example-comment").text
+    assert "Table 1" in comment
+    query = browser.execute_script("return kedYasgui.getTab().getYasqe().getValue()")
+    assert "kedo:HumanStudy" in query
+    browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()
+    rows = _wait(browser).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".yasr table tbody tr") or False)
+    assert len(rows) >= 5
+    assert any("Mills" in row.text for row in rows)
+    browser.save_screenshot(str(tmp_path / "editor-example-results.png"))
+
+
+def test_editor_query_in_url(browser: WebDriver, live_server: LiveServer,
+                             tmp_path: Path) -> None:
+    browser.get(live_server.base + "/?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D")
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".yasqe .CodeMirror")))
+    query = browser.execute_script("return kedYasgui.getTab().getYasqe().getValue()")
+    assert query == "ASK { ?s ?p ?o }"
+    browser.save_screenshot(str(tmp_path / "editor-shared-url.png"))
+
+
+def test_study_page_evidence_and_links(browser: WebDriver, live_server: LiveServer,
+                                       tmp_path: Path) -> None:
+    browser.get(live_server.base + "/resource/mills-1998")
+    assert browser.find_element(By.ID, "label").text.startswith("Mills et al. 1998")
+    claims = browser.find_elements(By.CSS_SELECTOR, "#evidence tr.claim")
+    assert claims
+    first = claims[0]
+    quote = first.find_element(By.CSS_SELECTOR, "blockquote.quote").text
+    assert len(quote) > 10
+    source = first.find_element(By.CSS_SELECTOR, "td.source a")
+    assert (source.get_attribute("href") or "").endswith("/resource/source-003")
+    browser.save_screenshot(str(tmp_path / "study-mills-1998.png"))
+
+    # study -> its participant group -> a diagnosis -> the diagnosis class
+    browser.find_element(By.CSS_SELECTOR, 'a[href="/resource/mills-1998-group"]').click()
+    _wait(browser).until(ec.url_contains("/resource/mills-1998-group"))
+    browser.find_element(By.CSS_SELECTOR, 'a[href="/resource/mills-1998-dx-an"]').click()
+    _wait(browser).until(ec.url_contains("/resource/mills-1998-dx-an"))
+    browser.find_element(By.CSS_SELECTOR,
+                         '.types a[href="/ontology/AtypicalAnorexiaNervosa"]').click()
+    _wait(browser).until(ec.url_contains("/ontology/AtypicalAnorexiaNervosa"))
+    assert "anorexia" in browser.find_element(By.ID, "label").text.lower()
+    browser.save_screenshot(str(tmp_path / "diagnosis-class.png"))
+
+
+def test_ontology_documentation(browser: WebDriver, live_server: LiveServer,
+                                tmp_path: Path) -> None:
+    browser.get(live_server.base + "/ontology")
+    assert browser.find_element(By.ID, "label").text == "Ketamine in Eating Disorders Ontology"
+    entry = browser.find_element(By.ID, "kedo-AtypicalAnorexiaNervosa")
+    entry.find_element(By.CSS_SELECTOR, 'a[href="/ontology/AtypicalAnorexiaNervosa"]').click()
+    _wait(browser).until(ec.url_contains("/ontology/AtypicalAnorexiaNervosa"))
+    browser.back()
+    _wait(browser).until(ec.presence_of_element_located((By.ID, "classes")))
+    browser.save_screenshot(str(tmp_path / "ontology-documentation.png"))
+
+
+def test_pages_work_without_javascript(live_server: LiveServer, tmp_path: Path) -> None:
+    _need_chromium()
+    driver = _chromium(tmp_path / "profile-nojs", javascript=False)
+    try:
+        driver.get(live_server.base + "/")
+        # The editor needs JavaScript: its fallback names the endpoint and lists the examples.
+        assert not driver.find_elements(By.CSS_SELECTOR, ".yasqe")  # no script ran
+        assert len(driver.find_elements(By.CSS_SELECTOR, "noscript li")) > 10
+        driver.save_screenshot(str(tmp_path / "editor-without-javascript.png"))
+        driver.find_element(By.CSS_SELECTOR, "noscript li form button").click()  # Table 1
+        _wait(driver).until(lambda d: "Mills et al." in d.find_element(By.TAG_NAME, "body").text)
+        driver.get(live_server.base + "/resource/mills-1998")
+        quote = driver.find_element(By.CSS_SELECTOR, "#evidence blockquote.quote").text
+        assert quote.startswith("\u201c")
+        driver.find_element(By.CSS_SELECTOR, 'a[href="/resource/mills-1998-group"]').click()
+        _wait(driver).until(ec.url_contains("/resource/mills-1998-group"))
+        assert "Mills et al." in driver.find_element(By.ID, "label").text
+        driver.save_screenshot(str(tmp_path / "group-without-javascript.png"))
+    finally:
+        driver.quit()
