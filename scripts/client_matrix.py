@@ -41,7 +41,7 @@ from client_matrix_support import (  # noqa: E402
     matrix_cells,
     write_matrix_dataset,
 )
-from test_server_support import gunicorn_server  # noqa: E402
+from support.server import gunicorn_server  # noqa: E402
 
 BEGIN = "<!-- client-matrix:begin (scripts/client_matrix.py writes this part) -->"
 END = "<!-- client-matrix:end -->"

@@ -55,7 +55,7 @@ from rdflib.term import BNode, Node
 from rdflib.util import from_n3
 
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
-from test_server_support import write_dataset
+from support.server import write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS_DIR = ROOT / "clients"

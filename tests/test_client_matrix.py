@@ -22,7 +22,7 @@ from client_matrix_support import (
     matrix_cells,
     write_matrix_dataset,
 )
-from test_server_support import gunicorn_server
+from support.server import gunicorn_server
 
 CELLS = matrix_cells()
 DOC = Path(__file__).resolve().parent.parent / "docs" / "clients.md"
