@@ -125,11 +125,13 @@ class Server:
 
 
 def one_request(port: int, query: str, accept: str, conn: http.client.HTTPConnection | None = None,
-                extra: str = "") -> tuple[int, bytes]:
+                extra: str = "", agent: str = "benchmark") -> tuple[int, bytes]:
     own = conn is None
     connection = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     path = "/sparql?" + urlencode({"query": query}) + extra
-    connection.request("GET", path, headers={"Accept": accept})
+    # Each load client is its own client (User-Agent): the service's per-client limit would
+    # otherwise answer 429 to all but two of them.
+    connection.request("GET", path, headers={"Accept": accept, "User-Agent": agent})
     response = connection.getresponse()
     body = response.read()
     if own:
@@ -144,13 +146,13 @@ def load(port: int, query: str, accept: str, seconds: float, clients: int) -> di
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
-    def client() -> None:
+    def client(index: int) -> None:
         nonlocal errors
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
         mine: list[float] = []
         while time.monotonic() < stop_at:
             start = time.perf_counter()
-            status, _ = one_request(port, query, accept, conn)
+            status, _ = one_request(port, query, accept, conn, agent=f"benchmark-{index}")
             mine.append(time.perf_counter() - start)
             if status != 200:
                 with lock:
@@ -160,7 +162,7 @@ def load(port: int, query: str, accept: str, seconds: float, clients: int) -> di
             latencies.extend(mine)
 
     start = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
