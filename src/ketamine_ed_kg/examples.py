@@ -28,6 +28,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from .errors import DataError, KedError
+from .iris import compact
 from .loading import parse_file
 from .namespaces import BASE, PREFIXES, SCHEMA, SH
 from .paths import ProjectPaths
@@ -173,15 +174,6 @@ def expand_curie(value: str) -> str:
     if match and match.group(1) in PREFIXES:
         return PREFIXES[match.group(1)] + match.group(2)
     return value
-
-
-def compact(iri: str) -> str:
-    """The shortest project CURIE for ``iri`` (or the IRI itself)."""
-    best = iri
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and len(prefix) + 1 + len(iri) - len(ns) < len(best):
-            best = f"{prefix}:{iri[len(ns):]}"
-    return best
 
 
 def _text(graph: Graph, subject: URIRef, prop: URIRef) -> str:

@@ -51,8 +51,17 @@ PREFIXES: dict[str, str] = {
 }
 """Prefixes bound in every serialisation and offered to query writers."""
 
+
+def compact(iri: str) -> str:
+    """The shortest project CURIE for ``iri`` (or the IRI itself)."""
+    best = iri
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(prefix) + 1 + len(iri) - len(ns) < len(best):
+            best = f"{prefix}:{iri[len(ns):]}"
+    return best
+
 __all__ = [
     "BASE", "FOAF_NS", "GRAPH_ASSERTED", "GRAPH_EXAMPLES", "GRAPH_INFERRED", "GRAPH_ONTOLOGY",
-    "GRAPH_SERVICE", "GRAPH_VOID", "SPARQL_ENDPOINT", "ONTOLOGY_IRI",
-    "PREFIXES", "SHAPES_NS",
+    "GRAPH_SERVICE", "GRAPH_VOID", "ONTOLOGY_IRI", "PREFIXES", "SHAPES_NS", "SPARQL_ENDPOINT",
+    "compact",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Response, render_template, request, url_for
 
-from ..iris import BASE, GRAPH_ONTOLOGY, ONTOLOGY_IRI, PREFIXES
+from ..iris import BASE, GRAPH_ONTOLOGY, ONTOLOGY_IRI, PREFIXES, compact
 from .http import conditional, make_etag, versioned
 from .state import state
 
@@ -36,7 +36,6 @@ DEFINITIONS = (PREFIXES["skos"] + "definition", "http://purl.obolibrary.org/obo/
 INCOMING_LIMIT = 500
 """At most this many incoming links on a page (the RDF has them all)."""
 
-_PREFIX_HEADER = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
 _LABEL = "rdfs:label|skos:prefLabel"
 
 
@@ -82,14 +81,6 @@ class Claim:
     asserts: list[Term] = field(default_factory=list)
 
 
-def compact(iri: str) -> str:
-    """``kedo:Claim`` for a prefixed IRI; the IRI itself otherwise."""
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and len(iri) > len(ns):
-            return f"{prefix}:{iri[len(ns):]}"
-    return iri
-
-
 def local_href(iri: str) -> str | None:
     """The URL of this service's page for one of our IRIs, an external IRI as it is (http and
     https only: never a ``javascript:`` link), None for anything else."""
@@ -116,7 +107,7 @@ def _term(binding: dict[str, Any] | None, label: dict[str, Any] | None = None) -
 
 
 def _rows(query: str) -> list[dict[str, Any]]:
-    doc = state().fetch_json(_PREFIX_HEADER + query)
+    doc = state().fetch_json(query)
     rows: list[dict[str, Any]] = doc["results"]["bindings"]
     return rows
 
@@ -323,6 +314,6 @@ def render_node(iri: str, turtle_url: str) -> Response:
                                              turtle_url=turtle_url))
 
 
-__all__ = ["SECTIONS", "Claim", "Documented", "Term", "compact", "describe_node",
+__all__ = ["SECTIONS", "Claim", "Documented", "Term", "describe_node",
            "document_ontology", "evidence", "local_href", "render_node", "render_ontology",
            "send_page"]

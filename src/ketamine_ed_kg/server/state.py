@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 
 from ..config import ServiceConfig
+from ..iris import PREFIXES
 from ..store import DatasetVersion, Job, JobKind, QueryService
 from .fairness import ClientLimiter
 
@@ -37,8 +38,10 @@ class ServiceState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fetch_json(self, query: str, **options: Any) -> Any:
-        """Run an internal query (JSON results) and return the parsed document."""
-        return json.loads(self.fetch_bytes(Job(JobKind.QUERY, query, **options)))
+        """Run an internal query (JSON results) and return the parsed document. It may use the
+        project's prefixes undeclared, as a client's query may."""
+        job = Job(JobKind.QUERY, query, prefixes=tuple(PREFIXES.items()), **options)
+        return json.loads(self.fetch_bytes(job))
 
     def fetch_bytes(self, job: Job) -> bytes:
         """Run an internal job and return its whole body."""

@@ -93,7 +93,7 @@ class OxigraphStore:
         """IRIs of the named graphs."""
         return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
 
-    def _query_options(self, job: Job, query: str) -> dict[str, Any]:
+    def _query_options(self, job: Job) -> dict[str, Any]:
         options: dict[str, Any] = {"base_iri": job.base_iri}
         if job.prefixes:
             options["prefixes"] = dict(job.prefixes)
@@ -106,7 +106,7 @@ class OxigraphStore:
 
     def _run_query(self, job: Job, text: str) -> Any:
         try:
-            return self.store.query(text, **self._query_options(job, text))
+            return self.store.query(text, **self._query_options(job))
         except SyntaxError as exc:
             raise QueryError(ErrorKind.SYNTAX, engine_syntax_message(
                 text, str(exc), dict(job.prefixes))) from exc
