@@ -180,6 +180,22 @@ def queries(ctx: _Context, write_docs: bool) -> None:
         raise DataError(f"{len(report) - passed} example queries disagree with their expected "
                         "answers (see above)")
 
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--triples", default="100k", show_default=True,
+              help="About how many asserted triples: 10k, 100k, 1M, 5M or a number.")
+@click.option("--seed", default=0, show_default=True, help="Same seed and size, same graph.")
+@pass_ctx
+def synth(ctx: _Context, folder: Path, triples: str, seed: int) -> None:
+    """Write a project folder with a seeded synthetic graph shaped like the curated one (for
+    benchmarks); build and serve it with ``ketamine-ed-kg --root FOLDER build | serve``."""
+    from .synthetic import generate, parse_size
+
+    stats = generate(ctx.paths, folder, parse_size(triples), seed)
+    click.echo(f"wrote {stats.triples} triples ({stats.copies} study copies, seed {seed}) "
+               f"in {len(stats.files)} files under {folder / 'graph' / 'synthetic'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map project errors to exit statuses."""
     try:
