@@ -46,6 +46,11 @@ class ProjectPaths:
         return self.graph_dir / "shared"
 
     @property
+    def ledger_dir(self) -> Path:
+        """``graph/ledger``: one sentence ledger per source document (docs/ledger.md)."""
+        return self.graph_dir / "ledger"
+
+    @property
     def shapes_dir(self) -> Path:
         return self.root / "shapes"
 
