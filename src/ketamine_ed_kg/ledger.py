@@ -22,7 +22,9 @@ So a table row broken over two lines is two sentences, and a reference list entr
 an author's initials that are two letters long: both are still accounted for, just in pieces.
 
 A sentence is *covered* when the span of some claim quote of its source (the first place the
-quote occurs in the text, white space folded) overlaps it in at least three letters.
+quote occurs in the text, white space folded) overlaps it in at least three letters or digits
+(or all of them, for a sentence such as "2021." that has fewer): a quote that only touches the
+next sentence's first character does not cover it.
 """
 
 from __future__ import annotations
@@ -53,12 +55,12 @@ ABBREVIATIONS = frozenset({
 })
 PREFIX_CHARS = 32
 HEADER = ("offset", "sha256", "prefix", "status", "note")
-MIN_LETTERS = 3
+MIN_OVERLAP = 3
 
 _END = re.compile(r"[.!?][\"”»’)\]]*\d*(?=\s+[\"“«‘(\[]?[A-ZÆØÅÄÖÉ0-9])")
 _TOKEN_BEFORE = re.compile(r"(\S+)$")
 _LETTER_OR_DIGIT = re.compile(r"\w")
-_LETTER = re.compile(r"[^\W\d_]")
+_ALNUM = re.compile(r"[^\W_]")
 
 
 def fold(text: str) -> str:
@@ -193,7 +195,8 @@ def coverage(text: str, sentences: list[Sentence], quotes: Iterable[Quote]
             continue
         for index, sentence in enumerate(sentences):
             low, high = max(span[0], sentence.start), min(span[1], sentence.end)
-            if high > low and len(_LETTER.findall(text[low:high])) >= MIN_LETTERS:
+            needed = min(MIN_OVERLAP, len(_ALNUM.findall(sentence.text)))
+            if high > low and len(_ALNUM.findall(text[low:high])) >= needed:
                 claims = covered.setdefault(index, [])
                 if quote.claim not in claims:
                     claims.append(quote.claim)
