@@ -92,7 +92,7 @@ class ProjectPaths:
         return self.root.parent / "shared"
 
     def graph_files(self) -> list[Path]:
-        """Every curated Turtle file, in a stable order."""
+        """Every curated Turtle file, in a stable order (the ledgers are TSV, not graph)."""
         return sorted(self.graph_dir.rglob("*.ttl"))
 
     def shared_graph_files(self) -> list[Path]:
