@@ -32,6 +32,7 @@ from ketamine_ed_kg.ledger import (
 from ketamine_ed_kg.paths import ProjectPaths
 from support.project import Curated, copy_checkout
 
+
 def _texts(text: str) -> list[str]:
     return [sentence.text for sentence in split_sentences(text)]
 
@@ -102,8 +103,8 @@ def test_an_excused_sentence_a_claim_quotes_is_a_problem() -> None:
 def test_a_missing_row_a_stale_row_and_a_lost_quote_are_problems() -> None:
     entries = draft(TEXT, SOURCE)
     stale = Entry(999, "0" * 16, "gone", "not-a-fact")
-    lost = SourceText(SOURCE.iri, SOURCE.name, SOURCE.file_name,
-                      (*SOURCE.quotes, Quote("https://w3id.org/ketamine-ed/resource/c2", "Nowhere.")))
+    nowhere = Quote("https://w3id.org/ketamine-ed/resource/c2", "Nowhere.")
+    lost = SourceText(SOURCE.iri, SOURCE.name, SOURCE.file_name, (*SOURCE.quotes, nowhere))
     problems = check(TEXT, lost, [*entries[1:], stale]).problems
     assert any("not in the ledger" in p for p in problems)
     assert any("matches no sentence" in p for p in problems)
