@@ -140,7 +140,11 @@ def _folded_with_positions(text: str) -> tuple[str, list[int]]:
 
 def locate(text: str, quote: str) -> tuple[int, int] | None:
     """Where ``quote`` first occurs in ``text`` (white space folded), as offsets in ``text``."""
-    folded, where = _folded_with_positions(text)
+    return _locate_folded(_folded_with_positions(text), quote)
+
+
+def _locate_folded(folded_text: tuple[str, list[int]], quote: str) -> tuple[int, int] | None:
+    folded, where = folded_text
     needle = fold(quote)
     found = folded.find(needle) if needle else -1
     if found < 0:
@@ -188,8 +192,9 @@ def coverage(text: str, sentences: list[Sentence], quotes: Iterable[Quote]
     """For each sentence index, the claims whose quotes cover it; and the quotes not found."""
     covered: dict[int, list[str]] = {}
     missing: list[Quote] = []
+    folded = _folded_with_positions(text)
     for quote in quotes:
-        span = locate(text, quote.text)
+        span = _locate_folded(folded, quote.text)
         if span is None:
             missing.append(quote)
             continue
@@ -270,6 +275,8 @@ class SourceReport:
 
     source: str
     sentences: int = 0
+    text_missing: bool = False
+    """True when the folder of texts has no file for this source: nothing could be checked."""
     covered: int = 0
     excused: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
@@ -328,11 +335,12 @@ def ledger_path(ledger_dir: Path, source: SourceText) -> Path:
 
 def check_all(data: Graph, texts: Path, ledger_dir: Path) -> list[SourceReport]:
     """Check the ledger of every source whose text is in ``texts``; a source with a text and
-    no ledger file is a problem, a source without a text is skipped (its name is reported)."""
+    no ledger file is a problem, a source without a text is reported as not checked."""
     reports: list[SourceReport] = []
     for source in sources_in(data):
         text_file = texts / source.file_name
         if not text_file.is_file():
+            reports.append(SourceReport(source.name, text_missing=True))
             continue
         path = ledger_path(ledger_dir, source)
         text = text_file.read_text(encoding="utf-8")
@@ -350,6 +358,9 @@ def render_reports(reports: Iterable[SourceReport]) -> str:
     """The coverage table: per source, sentences, covered, excused by reason, problems."""
     lines = ["source       sentences  covered  " + "  ".join(REASONS) + "  problems"]
     for report in reports:
+        if report.text_missing:
+            lines.append(f"{report.source:<12} not checked: no text of it in the folder")
+            continue
         counts = "  ".join(str(report.excused[reason]).rjust(len(reason)) for reason in REASONS)
         lines.append(f"{report.source:<12} {report.sentences:>9}  {report.covered:>7}  {counts}"
                      f"  {len(report.problems):>8}")
