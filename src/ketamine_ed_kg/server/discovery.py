@@ -79,6 +79,14 @@ def void() -> Response:
 _SLUG = re.compile(r"[A-Za-z0-9._~-]+")
 
 
+def _checked(iri: str) -> str:
+    """``iri`` if every segment of its path under ``BASE`` is a plain slug, else a 404: the only
+    input a route places in a query (or an rdflib term) is an IRI that passed this."""
+    if not all(_SLUG.fullmatch(part) for part in iri[len(BASE):].split("/")):
+        raise ApiError(404, "not a term of this graph")
+    return iri
+
+
 def _content_location(response: Response) -> str | None:
     """The URL of the representation sent (the IRI convention: 200 with ``Content-Location``,
     docs/sparql-service.md): the request's own URL when it named ``format=``, else the URL
@@ -103,8 +111,7 @@ def _describe(iri: str, page: Callable[[str, str], Response] = render_node,
     (``DESCRIBE`` on the store, or the concise bounded description of ``iri`` in ``source``,
     a graph the server holds itself). Both vary on Accept, link to every RDF representation
     and name the one sent in ``Content-Location``."""
-    if not all(_SLUG.fullmatch(part) for part in iri[len(BASE):].split("/")):
-        raise ApiError(404, "not a term of this graph")
+    _checked(iri)
     if source is None:
         st = state()
         doc = st.fetch_json(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}")
@@ -156,7 +163,7 @@ def ontology_term(term: str) -> Response:
 def named_graph(name: str) -> Response:
     """Dereference a named graph's IRI: its description (VoID counts and partitions, links to
     its content in every RDF format), not its content (``linked_data``)."""
-    iri = f"{BASE}graph/{name}"
+    iri = _checked(f"{BASE}graph/{name}")
     description = describe_graph(iri) if iri in state().graphs else None
     if description is None:
         raise ApiError(404, f"<{iri}> is not a named graph of this dataset")
@@ -183,7 +190,7 @@ def dataset(rest: str | None = None) -> Response:
 def shape(name: str) -> Response:
     """Dereference a SHACL shape's IRI (``kedsh:``): its targets and property constraints,
     from ``shapes/*.ttl`` (the shapes are not in the store)."""
-    iri = SHAPES_NS + name
+    iri = _checked(SHAPES_NS + name)
     graph, digest = shapes()
     if not is_shape(iri):
         raise ApiError(404, f"<{iri}> is not one of the SHACL shapes")
@@ -197,7 +204,7 @@ def shape(name: str) -> Response:
 def example_query(name: str) -> Response:
     """Dereference an example query's IRI (the examples graph): its text, a link that opens
     it in the editor and its answer for a browser, DESCRIBE for machines."""
-    iri = f"{BASE}query/{name}"
+    iri = _checked(f"{BASE}query/{name}")
     if not is_example(iri):
         raise ApiError(404, f"<{iri}> is not an example query")
     return _describe(iri, lambda _, turtle_url: render_node(
