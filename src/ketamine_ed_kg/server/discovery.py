@@ -36,6 +36,7 @@ from .linked_data import (
     named_graphs,
     query_details,
     shape_details,
+    shape_rows,
     shapes,
 )
 from .pages import ALTERNATES, alternates, graph_rows, render_node, render_ontology
@@ -194,9 +195,9 @@ def shape(name: str) -> Response:
     graph, digest = shapes()
     if not is_shape(iri):
         raise ApiError(404, f"<{iri}> is not one of the SHACL shapes")
-    rows = graph_rows(graph)
+    rows = shape_rows(digest)
     return _describe(iri, lambda _, turtle_url: render_node(
-        iri, turtle_url, rows, lambda: {"shape": shape_details(iri, rows)}, (digest,)),
+        iri, turtle_url, rows, lambda: {"shape": shape_details(iri, graph, rows)}, (digest,)),
         graph, (digest,))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -339,16 +340,33 @@ def _assets_digest() -> str:
     return digest.hexdigest()
 
 
+PAGE_CACHE = 256
+"""Rendered pages kept per HTTP process (by ETag; a page is a few to a hundred KiB)."""
+
+
 def send_page(render: Callable[[], str], *parts: object) -> Response:
     """An HTML page fixed by the graph version (and the templates): ETag, Last-Modified and
-    304 as for the RDF; ``render`` runs only when the client's copy is not current."""
+    304 as for the RDF. ``render`` runs only when neither the client nor this process has the
+    page: everything that shapes it is in its ETag, so the rendered text is kept by ETag (the
+    last :data:`PAGE_CACHE` pages)."""
     st = state()
     etag = make_etag(st.version.tag, "html", _assets_digest(), request.script_root,
                      request.path, *parts)
     cached = conditional(etag, st.version.modified)
     if cached is not None:
         return cached
-    return versioned(Response(render(), mimetype="text/html"), etag, st.version.modified)
+    with st.lock:
+        pages: OrderedDict[str, str] = st.cache.setdefault("pages", OrderedDict())
+        text = pages.get(etag)
+        if text is not None:
+            pages.move_to_end(etag)
+    if text is None:
+        text = render()
+        with st.lock:
+            pages[etag] = text
+            while len(pages) > PAGE_CACHE:
+                pages.popitem(last=False)
+    return versioned(Response(text, mimetype="text/html"), etag, st.version.modified)
 
 
 ALTERNATES = (("turtle", "text/turtle", "Turtle"), ("jsonld", "application/ld+json", "JSON-LD"),
@@ -394,7 +412,7 @@ def render_not_found(message: str) -> Response:
     return response
 
 
-__all__ = ["ALTERNATES", "SECTIONS", "VOID_STATISTICS", "Claim", "Documented", "Partition",
-           "Rows", "Term", "alternates", "describe_node", "document_ontology", "evidence",
-           "graph_rows", "grouped", "local_href", "partitions", "render_node",
+__all__ = ["ALTERNATES", "PAGE_CACHE", "SECTIONS", "VOID_STATISTICS", "Claim", "Documented",
+           "Partition", "Rows", "Term", "alternates", "describe_node", "document_ontology",
+           "evidence", "graph_rows", "grouped", "local_href", "partitions", "render_node",
            "render_not_found", "render_ontology", "send_page", "store_rows", "to_term"]
