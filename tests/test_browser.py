@@ -221,6 +221,19 @@ def test_no_serious_accessibility_violations(browser: WebDriver, live_server: Li
     assert not blocking, f"axe-core on {path}:\n{report}"
 
 
+def test_editor_results_accessible(browser: WebDriver, live_server: LiveServer,
+                                   tmp_path: Path) -> None:
+    """The editor once it shows an answer (YASR's table, its controls) passes axe too."""
+    _open(browser, live_server, "/", 200)
+    Select(browser.find_element(By.ID, "example-picker")).select_by_index(1)
+    browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()
+    _wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".yasr table tbody tr"))
+    blocking = [v for v in _axe(browser) if v.get("impact") in BLOCKING]
+    browser.save_screenshot(str(tmp_path / "axe-editor-results.png"))
+    assert not blocking, [(v["id"], [n.get("target") for n in v["nodes"]][:5])
+                          for v in blocking]
+
+
 _FOCUSABLE = """
 var selector = 'a[href], button, input, select, textarea, summary, [tabindex]';
 var all = Array.prototype.slice.call(document.querySelectorAll(selector));

@@ -53,6 +53,9 @@
     root.querySelectorAll(".tab input[type=text]:not([aria-label])").forEach(function (el) {
       el.setAttribute("aria-label", "Tab name");
     });
+    root.querySelectorAll(".yasr select.tableSizer:not([aria-label])").forEach(function (el) {
+      el.setAttribute("aria-label", "Rows per page");
+    });
     root.querySelectorAll(".tabsList .addTab:not([role])").forEach(function (el) {
       el.setAttribute("role", "tab");
       el.setAttribute("aria-selected", "false");
