@@ -4,7 +4,7 @@ VENV := .venv/bin
 # The slow groups (markers registered in pyproject.toml) that test-fast leaves out, and a module
 # of the fuzz group it does not even collect (schemathesis builds its cases while pytest
 # collects: seconds spent on tests that would be deselected).
-FAST := -m "not (slow or hermit or pyrudof or rebuild or deadline or w3c or fuzz or browser)" \
+FAST := -m "not (slow or hermit or pyrudof or rebuild or deadline or w3c or fuzz or browser or replicas)" \
 	--ignore=tests/test_openapi_schemathesis.py
 
 help: ## List the targets

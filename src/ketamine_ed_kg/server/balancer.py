@@ -7,7 +7,7 @@ cannot disagree (as :func:`~ketamine_ed_kg.server.run.gunicorn_options` is for g
 
 * health checks on ``/health`` (:mod:`~ketamine_ed_kg.server.health`): ``option httpchk``,
   ``http-check expect status 200``; optionally the release every instance must serve
-  (``http-check expect string "releaseId":"<digest>"``), so an instance on another release is
+  (``http-check expect string '"releaseId":"<digest>"'``), so an instance on another release is
   taken out of the pool instead of answering with other data;
 * round robin, at most ``threads`` requests per instance at once (the rest wait in HAProxy's
   queue rather than in an instance's);
@@ -50,15 +50,16 @@ def haproxy_config(config: ServiceConfig, bind: str, servers: Sequence[str], *,
     ``servers`` (``host:port`` of each instance, all started with ``config``)."""
     if not servers:
         raise ValueError("at least one server (host:port) is needed")
-    pin = (f'    http-check expect string "releaseId":"{release_id}"\n' if release_id else
+    # Single quotes: HAProxy would otherwise take the double quotes of the JSON as its own.
+    pin = (f'''    http-check expect string '"releaseId":"{release_id}"'\n''' if release_id else
            '    # Pin the release every instance must serve (its /health releaseId):\n'
-           '    # http-check expect string "releaseId":"<digest>"\n')
+           '''    # http-check expect string '"releaseId":"<digest>"'\n''')
     stats = (f"    stats socket {stats_socket} mode 600 level admin\n" if stats_socket
              else "")
     # The longest answer the service gives: a dump may take 10 deadlines (run.gunicorn_options).
     server_timeout = _seconds(config.deadline * 10 + 30)
     lines = "".join(
-        f"    server s{i} {address} maxconn {config.threads}\n"
+        f"    server s{i} {address} check maxconn {config.threads}\n"
         for i, address in enumerate(servers, start=1))
     return f"""\
 # HAProxy in front of {len(servers)} ketamine-ed-kg instances serving one release.
