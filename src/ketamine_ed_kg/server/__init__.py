@@ -49,6 +49,15 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
     app.extensions[EXTENSION] = ServiceState(
         cfg, pool, set(pool.graphs), version, ClientLimiter(cfg.per_client_queries), federation)
+    if cfg.forwarded_hops:
+        # Behind a balancer the connection comes from the proxy: take the client's address
+        # from the last ``forwarded_hops`` X-Forwarded-For entries (werkzeug's ProxyFix).
+        # Only the address: URLs still come from public_url / trusted_hosts. (Wrapping
+        # wsgi_app is Flask's documented way; mypy sees a method being replaced.)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.forwarded_hops,  # type: ignore[method-assign]
+                                x_proto=0, x_host=0, x_port=0, x_prefix=0)
     errors.register(app)
     http.install(app, cfg)
     app.register_blueprint(protocol.bp)
