@@ -9,9 +9,9 @@ many production instances (gunicorn, ``tests/support/server.py``), each on its o
 port with 2 query processes, puts Debian's HAProxy in front with the configuration
 ``ketamine_ed_kg.server.balancer`` generates (``tests/support/haproxy.py``), and loads it with
 ``wrk`` (keep-alive connections, ``--latency``, a 30 s timeout so a slow answer counts as slow,
-not as an error). One instance without HAProxy is measured too,
-to show what the balancer costs. Rounds are interleaved, so that noise from other work on the
-machine hits every pool size alike; the table gives the median over rounds and the range.
+not as an error). One instance without HAProxy is measured too, to show what the balancer
+costs. Rounds are interleaved, so that noise from other work on the machine hits every pool
+size alike; the table gives the median over rounds and the range.
 
 ``wrk`` is one client (one address, no User-Agent), so the instances are started with
 ``per_client_queries`` raised to 64: the per-client limit would otherwise answer 429 to most
