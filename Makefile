@@ -41,7 +41,10 @@ lint: setup ## ruff and mypy --strict on src/ and tests/ (as CI runs them)
 bench: setup ## Run the benchmarks and write docs/benchmarks.md
 	$(VENV)/python scripts/benchmark.py
 
+scaling: setup ## Throughput through HAProxy with 1, 2, 3 instances (wrk): writes docs/scaling.md
+	$(VENV)/python scripts/scaling_bench.py
+
 stress: setup ## Stress the served endpoint (fuzz, load, runaways, slow clients) and write docs/reliability.md
 	$(VENV)/python scripts/stress.py
 
-.PHONY: help setup build stats reason validate serve test test-fast lint bench stress
+.PHONY: help setup build stats reason validate serve test test-fast lint bench stress scaling
