@@ -47,6 +47,7 @@ from .namespaces import (
     ONTOLOGY_IRI,
     PREFIXES,
 )
+from .obo import release_additions
 from .paths import ProjectPaths
 from .release import (
     DATASET_FILE,
@@ -185,6 +186,10 @@ def _render(paths: ProjectPaths, sources: str,
             progress: Progress) -> tuple[dict[str, bytes], Manifest]:
     """Every release file's bytes (in memory) and the release's manifest."""
     ontology, data = load_sources(paths, progress)
+    progress("adding rdfs:isDefinedBy, owl:NamedIndividual and claim labels (obo.py)")
+    ontology_additions, data_additions = release_additions(ontology, data)
+    ontology += ontology_additions
+    data += data_additions
     progress("materialising the inferred graph")
     inferred = infer(ontology + data)
 
