@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..errors import KedError, SourceParseError
-from ..formats import of_path
+from ..errors import KedError
 from ..iris import GRAPH_EXAMPLES, GRAPH_SERVICE, compact
+from ..loading import parse_quads
 from .qc import query_description
 
 LEVELS: tuple[str, ...] = ("ERROR", "WARN", "INFO")
@@ -104,15 +104,10 @@ def load_report_queries(report_dir: Path) -> list[ReportQuery]:
 def load_file(path: Path) -> ox.Store:
     """``path`` in an in-memory store's default graph (format from its extension); of a
     file with named graphs, the union of all but :data:`SERVICE_GRAPHS`."""
-    fmt = of_path(path)
     store = ox.Store()
-    try:
-        quads = ox.parse(path=path, format=fmt.rdf)
-        store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
-                     if not isinstance(q.graph_name, ox.NamedNode)
-                     or q.graph_name.value not in SERVICE_GRAPHS)
-    except SyntaxError as exc:
-        raise SourceParseError(path, getattr(exc, "lineno", None), str(exc)) from exc
+    store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in parse_quads(path)
+                 if not isinstance(q.graph_name, ox.NamedNode)
+                 or q.graph_name.value not in SERVICE_GRAPHS)
     return store
 
 
