@@ -28,7 +28,8 @@ from .results import SEVERITIES, ReportedResult, ShaclResult, ValidationOutcome
 from .shacl import Inference, ShaclRun, run_shacl
 
 __all__ = [
-    "SEVERITIES", "FileReport", "Inference", "QcQuery", "ReportQuery", "ReportedResult", "ShaclResult", "ShaclRun",
-    "ValidationOutcome", "check_graph", "load_qc_queries", "load_report_queries", "render_text", "report_file", "run_qc",
-    "run_shacl", "short", "validate_project",
+    "SEVERITIES", "FileReport", "Inference", "QcQuery", "ReportQuery", "ReportedResult",
+    "ShaclResult", "ShaclRun", "ValidationOutcome", "check_graph", "load_qc_queries",
+    "load_report_queries", "render_text", "report_file", "run_qc", "run_shacl", "short",
+    "validate_project",
 ]
