@@ -315,3 +315,12 @@ def test_owl_api_profile_check_finds_an_undeclared_class(java: str, tmp_path: Pa
     lines = _owl_api_profile(java, path)
     assert "in-profile: false" in lines
     assert any("NotDeclared" in line for line in lines if line.startswith("violation:"))
+
+
+def test_dataset_report_is_the_release_files_report(release: Path,
+                                                    report_queries: list[ReportQuery]) -> None:
+    """``dataset.nq`` is checked as the graphs a release file holds (ontology, data, VoID):
+    the same rows as the Turtle release file."""
+    quads = report_file(release / "dataset.nq", report_queries).rows
+    turtle = report_file(release / f"{RELEASE_STEM}.ttl", report_queries).rows
+    assert quads == turtle

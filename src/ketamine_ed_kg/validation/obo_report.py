@@ -11,10 +11,12 @@ plus a few project rules (marked "(project rule)" in their description), so cura
 Each ``queries/report/<rule>.rq`` starts with ``# level: ERROR|WARN|INFO`` and
 ``# description:`` lines, and selects ``?entity ?property ?value`` as ROBOT's queries do.
 A file is read into an in-memory store. Of an N-Quads or TriG file (``dataset.nq``) the report
-reads the union of the graphs that make up the knowledge graph (asserted, inferred, ontology,
-VoID) and leaves out the example queries and the service description: they describe the
-SPARQL service in SHACL and SD terms (``sh:SPARQLExecutable``, a prefix holder typed
-``owl:Ontology`` as SHACL prescribes), are no OWL content, and no OBO tool reads them.
+reads the union of the graphs a release file holds (ontology, asserted data, VoID) and leaves
+out the inferred graph (the materialised closure: ROBOT too skips axioms marked inferred, and
+every class would otherwise have "multiple asserted superclasses"), the example queries and
+the service description (they describe the SPARQL service in SHACL and SD terms,
+``sh:SPARQLExecutable`` and a prefix holder typed ``owl:Ontology`` as SHACL prescribes; no
+OBO tool reads them).
 """
 
 from __future__ import annotations
@@ -28,15 +30,16 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..errors import KedError
-from ..iris import GRAPH_EXAMPLES, GRAPH_SERVICE, compact
+from ..iris import GRAPH_EXAMPLES, GRAPH_INFERRED, GRAPH_SERVICE, compact
 from ..loading import parse_quads
 from .qc import query_description
 
 LEVELS: tuple[str, ...] = ("ERROR", "WARN", "INFO")
 """ROBOT's report levels, most severe first."""
 _LEVEL_RE = re.compile(r"^#\s*level:\s*(\S+)\s*$")
-SERVICE_GRAPHS = frozenset({GRAPH_EXAMPLES, GRAPH_SERVICE})
-"""Named graphs of ``dataset.nq`` the report leaves out: they describe the service."""
+LEFT_OUT_GRAPHS = frozenset({GRAPH_INFERRED, GRAPH_EXAMPLES, GRAPH_SERVICE})
+"""Named graphs of ``dataset.nq`` the report leaves out: the inferred closure, and the graphs
+that describe the service."""
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,11 @@ def load_report_queries(report_dir: Path) -> list[ReportQuery]:
 
 def load_file(path: Path) -> ox.Store:
     """``path`` in an in-memory store's default graph (format from its extension); of a
-    file with named graphs, the union of all but :data:`SERVICE_GRAPHS`."""
+    file with named graphs, the union of all but :data:`LEFT_OUT_GRAPHS`."""
     store = ox.Store()
     store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in parse_quads(path)
                  if not isinstance(q.graph_name, ox.NamedNode)
-                 or q.graph_name.value not in SERVICE_GRAPHS)
+                 or q.graph_name.value not in LEFT_OUT_GRAPHS)
     return store
 
 
@@ -154,5 +157,5 @@ def render_tsv(reports: Iterable[FileReport]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["LEVELS", "SERVICE_GRAPHS", "FileReport", "ReportQuery", "ReportRow", "load_file",
+__all__ = ["LEFT_OUT_GRAPHS", "LEVELS", "FileReport", "ReportQuery", "ReportRow", "load_file",
            "load_report_queries", "render_tsv", "report_file", "run_report"]
