@@ -324,3 +324,15 @@ def test_dataset_report_is_the_release_files_report(release: Path,
     quads = report_file(release / "dataset.nq", report_queries).rows
     turtle = report_file(release / f"{RELEASE_STEM}.ttl", report_queries).rows
     assert quads == turtle
+
+
+def test_declarations_are_in_the_release_files_not_in_the_served_data(
+        release: Path) -> None:
+    turtle = ox.Store()
+    turtle.load(path=release / f"{RELEASE_STEM}.ttl", format=ox.RdfFormat.TURTLE)
+    served = ox.Store()
+    served.load(path=release / "dataset.nq", format=ox.RdfFormat.N_QUADS)
+    study = ox.Quad(ox.NamedNode(str(KED["mills-1998"])), ox.NamedNode(str(RDF.type)),
+                    ox.NamedNode(str(OWL.NamedIndividual)))
+    assert study in turtle
+    assert not list(served.quads_for_pattern(study.subject, study.predicate, study.object))

@@ -6,7 +6,9 @@ never out of date and never written twice (docs/obo.md):
 
 * ``rdfs:isDefinedBy <ontology>`` on every ``kedo:`` class, property and value-set individual;
 * ``owl:NamedIndividual`` on every individual of the data, so owlready2 and Protégé list them
-  (OWL 2 asks for a declaration; the RDF alone only implies one);
+  (OWL 2 asks for a declaration). These go into the release files (OWL documents) only, not
+  into the graphs the SPARQL service serves: there ``?x rdf:type ?c`` in the asserted graph
+  keeps answering with the classes curators wrote, as the example queries expect;
 * an ``rdfs:label`` for every claim (``kedo:Claim``), made from its own IRI, its source and its
   first quote: a claim is a quote from a source, and that is what its label says. Claims are
   never labelled in the Turtle, and a claim that is keeps its label.
@@ -95,9 +97,9 @@ def claim_labels(data: Graph) -> Graph:
 
 
 def release_additions(ontology: Graph, data: Graph) -> tuple[Graph, Graph]:
-    """What the build adds to the ontology graph and to the data graph of a release."""
-    data_additions = claim_labels(data) + named_individuals(data)
-    return defined_by(ontology), data_additions
+    """What the build adds to the ontology graph and to the data graph of a release (served
+    and written alike); :func:`named_individuals` is for the release files alone."""
+    return defined_by(ontology), claim_labels(data)
 
 
 __all__ = ["QUOTE_CHARS", "claim_label", "claim_labels", "defined_by", "named_individuals",

@@ -126,13 +126,14 @@ def describe(graph: Graph, *, title: str, version: str, dumps: list[str] | None 
         out.add((linkset, VOID.linkPredicate, pred))
         out.add((linkset, VOID.triples, Literal(n, datatype=XSD.integer)))
         out.add((ds, VOID.subset, linkset))
-    declare_for_owl(out)
+    declare_for_owl(out, graph)
     return out
 
 
-def declare_for_owl(void: Graph) -> None:
+def declare_for_owl(void: Graph, described: Graph) -> None:
     """Declare the VoID's datasets as named individuals, its classes as classes and its
-    properties as annotation properties (in ``void`` itself).
+    properties as annotation properties (in ``void`` itself), unless ``described`` (the graph
+    the VoID describes, which the release files hold next to it) declares them already.
 
     Why: the release files hold the VoID next to the ontology, and OWL 2 DL (Protégé,
     owlready2, the OWL API's profile check) wants every entity declared; annotation
@@ -146,7 +147,7 @@ def declare_for_owl(void: Graph) -> None:
     for prop in set(void.predicates()):
         if prop != RDF.type and not str(prop).startswith((str(RDFS), str(OWL))):
             added.add((prop, RDF.type, OWL.AnnotationProperty))
-    void += added
+    void += (triple for triple in added if triple not in described)
 
 
 def describe_service(endpoint: str, graph_counts: Mapping[str, int], *, title: str,

@@ -10,9 +10,11 @@ plus a few project rules (marked "(project rule)" in their description), so cura
 
 Each ``queries/report/<rule>.rq`` starts with ``# level: ERROR|WARN|INFO`` and
 ``# description:`` lines, and selects ``?entity ?property ?value`` as ROBOT's queries do.
-A file is read into an in-memory store. Of an N-Quads or TriG file (``dataset.nq``) the report
-reads the union of the graphs a release file holds (ontology, asserted data, VoID) and leaves
-out the inferred graph (the materialised closure: ROBOT too skips axioms marked inferred, and
+A file is read into an in-memory store. An N-Quads or TriG file (``dataset.nq``) is checked as
+the release file the build writes from it: the union of the graphs a release file holds
+(ontology, asserted data, VoID) with the ``owl:NamedIndividual`` declarations the build adds to
+release files only (:func:`ketamine_ed_kg.obo.named_individuals`). It leaves out the inferred
+graph (the materialised closure: ROBOT too skips axioms marked inferred, and
 every class would otherwise have "multiple asserted superclasses"), the example queries and
 the service description (they describe the SPARQL service in SHACL and SD terms,
 ``sh:SPARQLExecutable`` and a prefix holder typed ``owl:Ontology`` as SHACL prescribes; no
@@ -28,10 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib import Graph
 
 from ..errors import KedError
 from ..iris import GRAPH_EXAMPLES, GRAPH_INFERRED, GRAPH_SERVICE, compact
 from ..loading import parse_quads
+from ..obo import named_individuals
+from ..terms import from_oxigraph, to_quad
 from .qc import query_description
 
 LEVELS: tuple[str, ...] = ("ERROR", "WARN", "INFO")
@@ -108,9 +113,16 @@ def load_file(path: Path) -> ox.Store:
     """``path`` in an in-memory store's default graph (format from its extension); of a
     file with named graphs, the union of all but :data:`LEFT_OUT_GRAPHS`."""
     store = ox.Store()
-    store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in parse_quads(path)
+    quads = parse_quads(path)
+    store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
                  if not isinstance(q.graph_name, ox.NamedNode)
                  or q.graph_name.value not in LEFT_OUT_GRAPHS)
+    if any(isinstance(q.graph_name, ox.NamedNode) for q in quads):
+        union = Graph()
+        for quad in store:
+            union.add((from_oxigraph(quad.subject), from_oxigraph(quad.predicate),
+                       from_oxigraph(quad.object)))
+        store.extend(to_quad(triple, ox.DefaultGraph()) for triple in named_individuals(union))
     return store
 
 
