@@ -23,7 +23,7 @@ from support.shapes import FIXTURE_DIR, fixture_paths, load_fixture
 REQUIRED = {
     "cited-study-missing-violation", "titration-order-violation", "titration-index-violation",
     "dose-range-violation", "quote-language-violation", "study-without-outcome-violation",
-    "unknown-term-violation", "deprecated-term-violation",
+    "unknown-term-violation", "deprecated-term-violation", "duplicate-label-violation",
 }
 
 
@@ -167,6 +167,18 @@ def test_the_replacement_of_a_deprecated_term_passes(
     dx = KED["x-2099-dx"]
     data.remove((dx, None, None))
     data.add((dx, RDF.type, KEDO.AnorexiaNervosa))
+    assert _rows(query, data, ontology) == []
+
+
+def test_labels_that_say_whose_they_are_pass(queries: dict[str, QcQuery], ontology: Graph
+                                             ) -> None:
+    data = _fixture("qc-duplicate-label-001")
+    query = queries["duplicate-label-violation"]
+    assert _rows(query, data, ontology) == ["ked:doe-2099-dose", "ked:roe-2099-dose",
+                                            "ked:topiramate"]
+    data.set((KED["doe-2099-dose"], RDFS.label, Literal("0.5 mg/kg (Doe dose)", lang="en")))
+    data.set((KED["topiramate"], RDFS.label,
+              Literal("topiramate (substance in general)", lang="en")))
     assert _rows(query, data, ontology) == []
 
 
