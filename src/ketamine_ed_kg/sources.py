@@ -23,7 +23,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from .errors import DataError
-from .loading import load_data, new_graph
+from .loading import load_data, new_graph, parse_turtle
 from .namespaces import KED, KEDO
 from .paths import ProjectPaths
 from .pubmed import PubMedRecord, parse_record
@@ -171,7 +171,7 @@ def add_source(paths: ProjectPaths, record_file: Path) -> AddedSource:
         f"against DIR/{text_name}.\n\n"
     )
     text = header + body
-    Graph().parse(data=text, format="turtle")  # never write a file the loader would reject
+    parse_turtle(text, target)  # never write a file the loader would reject
     write_file(target, text.encode("utf-8"))
     return AddedSource(file=target, source=source, publication=publication,
                        publication_minted=minted, turtle=text)

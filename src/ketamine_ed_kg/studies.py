@@ -19,7 +19,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from .errors import DataError
 from .iris import compact
-from .loading import load_data
+from .loading import load_data, parse_turtle
 from .namespaces import KED, KEDO
 from .paths import ProjectPaths
 from .release import write_file
@@ -121,7 +121,7 @@ def new_study(paths: ProjectPaths, source: str, author: str | None = None,
         source=source_iri, language=str(language) if language is not None else "en",
         author=author, year=year, publication=publication,
     )
-    Graph().parse(data=text, format="turtle")  # never write a file the loader would reject
+    parse_turtle(text, target)  # never write a file the loader would reject
     write_file(target, text.encode("utf-8"))
     return NewStudy(file=target, study=KED[study_slug], source=source_iri,
                     publication=publication or KED[f"pub-{study_slug}"], text=text)
