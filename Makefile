@@ -22,8 +22,8 @@ stats: setup ## Count instances per class
 reason: setup ## Run HermiT: consistency and inferred class hierarchy
 	$(VENV)/ketamine-ed-kg reason
 
-validate: setup ## Validate the graph against the SHACL shapes
-	$(VENV)/ketamine-ed-kg validate
+validate: setup ## Validate the graph against the SHACL shapes (and quotes against ../shared/seeds)
+	$(VENV)/ketamine-ed-kg validate $(if $(wildcard ../shared/seeds),--source-texts ../shared/seeds)
 
 serve: setup ## Serve the SPARQL endpoint on 127.0.0.1:5000
 	$(VENV)/ketamine-ed-kg serve

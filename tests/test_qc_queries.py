@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, XSD
+from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.loading import parse_file
@@ -204,3 +204,19 @@ def test_filled_in_template_values_pass(queries: dict[str, QcQuery], ontology: G
     data.add((KED["example-2099"], RDF.type, KEDO.HumanStudy))
     data.add((KED["example-2099"], KEDO.publicationYear, Literal(2030)))
     assert _rows(query, data, ontology) == ["ked:example-2099"]
+
+
+def test_a_quote_must_carry_its_sources_language(
+    queries: dict[str, QcQuery], ontology: Graph
+) -> None:
+    """Any source may be added, so the tag is checked against the source's dcterms:language."""
+    query = queries["quote-language-violation"]
+    data = Graph()
+    claim, source = KED["dahlgren-2025-claim-title"], KED["source-002"]
+    data.add((claim, RDF.type, KEDO.Claim))
+    data.add((claim, KEDO.source, source))
+    data.add((source, DCTERMS.language, Literal("nb", datatype=XSD.language)))
+    data.add((claim, KEDO.quote, Literal("Ketaminassistert psykoterapi", lang="nb")))
+    assert _rows(query, data, ontology) == []
+    data.set((claim, KEDO.quote, Literal("Ketaminassistert psykoterapi", lang="en")))
+    assert _rows(query, data, ontology) == ["ked:dahlgren-2025-claim-title"]

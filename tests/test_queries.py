@@ -40,6 +40,11 @@ from support.project import BuiltDataset
 from support.server import request
 
 EXAMPLES = load_examples(project_paths().queries_dir)
+UPDATE_HINT = (
+    "\n\nIf the graph changed on purpose (a new study or claim), run "
+    "`.venv/bin/ketamine-ed-kg queries --update`: it rewrites the expected answers that changed "
+    "and prints a diff; check each new or lost row against the sources before committing."
+)
 NAMES = [e.name for e in EXAMPLES]
 
 
@@ -98,7 +103,7 @@ def test_expected_answer_on_embedded_store(name: str, embedded: ox.Store) -> Non
     example = _example(name)
     problems = compare(_expected(example), _embedded_answer(embedded, example.query),
                        ordered=example.ordered)
-    assert not problems, f"{name}:\n" + "\n".join(problems)
+    assert not problems, f"{name}:\n" + "\n".join(problems) + UPDATE_HINT
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -109,7 +114,7 @@ def test_expected_answer_over_http(name: str, live_server: LiveServer) -> None:
     assert reply.status == 200, reply.text
     problems = compare(_expected(example), answer_from_json(json.loads(reply.body)),
                        ordered=example.ordered)
-    assert not problems, f"{name}:\n" + "\n".join(problems)
+    assert not problems, f"{name}:\n" + "\n".join(problems) + UPDATE_HINT
 
 
 def test_table1_expected_cells_are_the_review_text(shared_dir: Path) -> None:

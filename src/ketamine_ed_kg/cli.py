@@ -79,17 +79,23 @@ def stats(ctx: _Context) -> None:
               help="Write the report here (the text summary still goes to stdout).")
 @click.option("--inference", type=click.Choice(["none", "rdfs"]), default="none", show_default=True,
               help="pyshacl inference; the ontology graph already gives sh:class its subclasses.")
+@click.option("--source-texts", "source_texts", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of plain-text copies of the sources (repeatable): every quote must be "
+                   "in its source's text (docs/validation.md names the files).")
 @pass_ctx
 def validate(ctx: _Context, files: tuple[Path, ...], fmt: str, output: Path | None,
-             inference: str) -> None:
-    """Check the graph (or FILES, with graph/shared as context) against shapes/ and the QC queries.
+             inference: str, source_texts: tuple[Path, ...]) -> None:
+    """Check the graph (or FILES, with graph/shared as context) against shapes/ and the QC queries,
+    and every quote against its source's text (--source-texts).
 
     Exit status: 0 conforms (warnings and notes allowed), 1 violations, 2 usage or parse error.
     """
     from .validation import render_text, validate_project
 
     outcome = validate_project(ctx.paths, list(files) or None,
-                               inference="rdfs" if inference == "rdfs" else "none")
+                               inference="rdfs" if inference == "rdfs" else "none",
+                               source_texts=source_texts)
     text = render_text(outcome, ctx.paths.root)
     body = text if fmt == "text" else outcome.report.serialize(format=fmt)
     if output is not None:
@@ -155,6 +161,11 @@ def reason(ctx: _Context, ontology_only: bool) -> None:
 
     result = run_reasoner(ctx.paths, include_data=not ontology_only, progress=_progress)
     click.echo(render_text(result), nl=False)
+    if not result.consistent and not ontology_only:
+        from .culprit import find_culprit, render_culprit
+
+        click.echo(render_culprit(find_culprit(ctx.paths, progress=_progress), ctx.paths.root),
+                   nl=False)
     result.raise_for_problems()
 
 
@@ -192,10 +203,46 @@ def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path |
                    announce=lambda url: click.echo(f"serving {url}", err=False))
 
 
+@cli.command("add-source")
+@click.argument("record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def add_source(ctx: _Context, record: Path) -> None:
+    """Mint a source and its publication from a PubMed RECORD (text, as seed 000 plus the
+    citation lines) into graph/sources/pmid-<PMID>.ttl, and print the Turtle written."""
+    from .iris import compact
+    from .sources import add_source as run_add_source
+
+    added = run_add_source(ctx.paths, record)
+    click.echo(added.turtle, nl=False)
+    what = "and its publication" if added.publication_minted else "(publication already there)"
+    click.echo(f"  wrote {added.file.relative_to(ctx.paths.root)}: "
+               f"{compact(str(added.source))} {what}", err=True)
+
+
+@cli.command("new-study")
+@click.option("--source", required=True,
+              help="The source describing the study, e.g. ked:source-pmid-40495248.")
+@click.option("--author", default=None, help="First author's family name (default: from the "
+              "publication the source describes).")
+@click.option("--year", type=int, default=None, help="Publication year (default: from the "
+              "publication; without one the slug is <author>-undated).")
+@pass_ctx
+def new_study(ctx: _Context, source: str, author: str | None, year: int | None) -> None:
+    """Start graph/studies/<author>-<year>.ttl from docs/study-template.ttl, with every slug,
+    the source, the quote language and the publication filled in."""
+    from .studies import new_study as run_new_study
+
+    made = run_new_study(ctx.paths, source, author=author, year=year)
+    click.echo(f"wrote {made.file.relative_to(ctx.paths.root)}: fill in every TODO "
+               f"(grep -n TODO {made.file.relative_to(ctx.paths.root)}), then run validate")
+
+
 @cli.command()
 @click.option("--write-docs", is_flag=True, help="Also regenerate docs/queries.md.")
+@click.option("--update", is_flag=True,
+              help="Rewrite the expected answers the graph changes and print a diff to review.")
 @pass_ctx
-def queries(ctx: _Context, write_docs: bool) -> None:
+def queries(ctx: _Context, write_docs: bool, update: bool) -> None:
     """Run every example query on the built graph and compare it with its expected answer."""
     from .build import build as run_build
     from .build import dataset_file
@@ -208,7 +255,16 @@ def queries(ctx: _Context, write_docs: bool) -> None:
         target.write_text(render_markdown(examples), encoding="utf-8")
         click.echo(f"wrote {target.relative_to(ctx.paths.root)}")
     run_build(ctx.paths, progress=_progress)
-    report = check_examples(open_store(dataset_file(ctx.paths)), examples)
+    store = open_store(dataset_file(ctx.paths))
+    if update:
+        from .snapshots import update_examples
+
+        updates = update_examples(store, examples)
+        for change in updates:
+            click.echo(change.diff, nl=False)
+        click.echo(f"updated {len(updates)} expected answer(s); review the diff above against "
+                   "the sources, then commit it (or `git checkout queries/` to undo)")
+    report = check_examples(store, examples)
     for example, problems in report:
         click.echo(f"{'PASS' if not problems else 'FAIL'}  {example.name}")
         for line in problems:
@@ -217,7 +273,8 @@ def queries(ctx: _Context, write_docs: bool) -> None:
     click.echo(f"{passed}/{len(report)} queries match their expected answers")
     if passed != len(report):
         raise DataError(f"{len(report) - passed} example queries disagree with their expected "
-                        "answers (see above)")
+                        "answers (see above); if the graph changed on purpose, run "
+                        "`ketamine-ed-kg queries --update` and review its diff")
 
 
 @cli.command()

@@ -328,7 +328,8 @@ def _cell_key(cell: str) -> tuple[int, str]:
     return (1, cell)
 
 
-def _row_key(row: Row) -> tuple[tuple[int, str], ...]:
+def row_key(row: Row) -> tuple[tuple[int, str], ...]:
+    """A row as compared: numbers by value, everything else by text."""
     return tuple(_cell_key(c) for c in row)
 
 
@@ -340,8 +341,8 @@ def compare(expected: Answer, actual: Answer, *, ordered: bool) -> list[str]:
         return []
     if expected.variables != actual.variables:
         return [f"variables differ: expected {expected.variables}, got {actual.variables}"]
-    want = [_row_key(r) for r in expected.rows]
-    got = [_row_key(r) for r in actual.rows]
+    want = [row_key(r) for r in expected.rows]
+    got = [row_key(r) for r in actual.rows]
     if ordered:
         if want == got:
             return []
@@ -445,5 +446,6 @@ __all__ = [
     "EXAMPLES_GRAPH_PATH", "PARAM", "QUERY_BASE", "SERVICE_IRI", "Answer", "Example",
     "Parameter", "QueryParameterError", "UnknownQueryError", "answer_from_json",
     "check_examples", "compact", "compare", "examples_graph", "expand_curie", "find_example",
-    "load_example", "load_examples", "load_expected", "render_markdown", "run_embedded",
+    "load_example", "load_examples", "load_expected", "render_markdown", "row_key",
+    "run_embedded",
 ]

@@ -68,6 +68,18 @@ def parse_quads(path: Path) -> list[ox.Quad]:
         raise SourceParseError(path, exc.lineno, str(exc)) from exc
 
 
+def parse_turtle(text: str, path: Path) -> Graph:
+    """Parse Turtle that is about to be written to ``path`` (``add-source``, ``new-study``):
+    the same errors as :func:`parse_file`, before the file exists."""
+    graph = new_graph()
+    try:
+        graph.parse(data=text, format="turtle")
+    except (SyntaxError, ValueError) as exc:
+        match = _LINE_RE.search(str(exc))
+        raise SourceParseError(path, int(match.group(1)) if match else None, str(exc)) from exc
+    return graph
+
+
 def load_ontology(paths: ProjectPaths) -> Graph:
     """The ontology, ``ontology/ketamine-ed.ttl``, in a graph of its own."""
     return parse_file(paths.ontology_file)

@@ -51,6 +51,21 @@ class ProjectPaths:
         return self.graph_dir / "ledger"
 
     @property
+    def sources_graph_dir(self) -> Path:
+        """``graph/sources``: one file per source added with ``ketamine-ed-kg add-source``."""
+        return self.graph_dir / "sources"
+
+    @property
+    def studies_dir(self) -> Path:
+        """``graph/studies``: one file per study, ``<firstauthor>-<year>.ttl``."""
+        return self.graph_dir / "studies"
+
+    @property
+    def study_template(self) -> Path:
+        """``docs/study-template.ttl``, the file ``new-study`` fills in."""
+        return self.docs_dir / "study-template.ttl"
+
+    @property
     def shapes_dir(self) -> Path:
         return self.root / "shapes"
 
@@ -103,6 +118,11 @@ class ProjectPaths:
     def shared_graph_files(self) -> list[Path]:
         """The Turtle files of ``graph/shared``, in a stable order."""
         return sorted(self.shared_graph_dir.glob("*.ttl"))
+
+    def context_graph_files(self) -> list[Path]:
+        """What validating single files loads as context: ``graph/shared`` and
+        ``graph/sources`` (so links to sources, publications and substances resolve)."""
+        return [*self.shared_graph_files(), *sorted(self.sources_graph_dir.glob("*.ttl"))]
 
     def example_files(self) -> list[Path]:
         """The example queries, ``queries/*.ttl`` (not ``queries/qc/``), in a stable order."""

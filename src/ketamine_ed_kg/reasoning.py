@@ -72,7 +72,8 @@ class ReasoningResult:
             raise InconsistentOntologyError(
                 f"HermiT found the {what} inconsistent: some individual belongs to disjoint "
                 "classes, breaks a functional property or has a value outside a range; "
-                "run `ketamine-ed-kg validate` (SHACL) to locate the node"
+                "`ketamine-ed-kg reason` lists the files, nodes and axioms involved (run "
+                "`ketamine-ed-kg validate` too: SHACL may name the node faster)"
             )
         if self.unsatisfiable:
             raise InconsistentOntologyError(

@@ -6,6 +6,7 @@ there is no import cycle:
 * :mod:`.results`: the result types every step speaks in (imports no other step);
 * :mod:`.shacl`: running pyshacl, the project's single SHACL path;
 * :mod:`.qc`: the quality-control SPARQL queries, run on Oxigraph;
+* :mod:`.quotes`: every quote against a plain-text copy of its source (``--source-texts``);
 * :mod:`.locate`: which file and line define a reported node, and how a curator writes it;
 * :mod:`.report`: the text report and the ``sh:ValidationReport`` graph;
 * :mod:`.project`: :func:`validate_project`, what ``ketamine-ed-kg validate`` runs;

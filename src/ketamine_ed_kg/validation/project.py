@@ -18,6 +18,7 @@ from ..loading import load_data, load_ontology, load_shapes
 from ..paths import ProjectPaths
 from .locate import SourceIndex
 from .qc import QcQuery, load_qc_queries, run_qc
+from .quotes import check_quotes
 from .report import build_report_graph
 from .results import ReportedResult, ShaclResult, ValidationOutcome
 from .shacl import Inference, ShaclRun, count_shapes, run_shacl
@@ -56,12 +57,14 @@ def validate_project(
     paths: ProjectPaths,
     files: Sequence[Path] | None = None,
     inference: Inference = "none",
+    source_texts: Sequence[Path] = (),
 ) -> ValidationOutcome:
     """Validate the whole graph, or ``files`` with ``graph/shared`` as context.
 
     With ``files``, only nodes that those files define are reported: shared data is loaded so
     that links to source documents and substances resolve, but its own problems belong to a
-    whole-graph run.
+    whole-graph run. Every quote is checked against its source's text in ``source_texts``
+    (:mod:`.quotes`); sources with no text there are listed in the outcome as not checked.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -70,7 +73,7 @@ def validate_project(
 
     if files:
         chosen = [f.resolve() for f in files]
-        context = [f for f in paths.shared_graph_files() if f not in chosen]
+        context = [f for f in paths.context_graph_files() if f not in chosen]
         load = [*chosen, *context]
         report_files: set[Path] | None = set(chosen)
     else:
@@ -88,10 +91,13 @@ def validate_project(
     queries = load_qc_queries(qc_dir) if qc_dir.is_dir() else []
     run, qc_results = check_graph(data, ontology, shapes, queries, inference, timings)
     shacl_seconds = timings["shacl"]
+    t0 = time.perf_counter()
+    quotes = check_quotes(data, source_texts)
+    timings["quotes"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     entries = []
-    for result in [*run.results, *qc_results]:
+    for result in [*run.results, *qc_results, *quotes.results]:
         file, line, label = index.locate(result.focus, data)
         if report_files is not None and (file is None or file.resolve() not in report_files):
             continue
@@ -111,6 +117,9 @@ def validate_project(
         seconds=time.perf_counter() - started,
         shacl_seconds=shacl_seconds,
         timings=timings,
+        quotes_checked=quotes.quotes,
+        texts_checked=quotes.checked,
+        texts_unchecked=quotes.unchecked,
     )
 
 

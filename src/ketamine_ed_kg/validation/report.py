@@ -13,6 +13,7 @@ from rdflib import BNode, Graph, Literal
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
+from ..iris import compact as short_iri
 from ..loading import new_graph
 from ..namespaces import SH
 from .locate import short
@@ -92,16 +93,31 @@ def render_text(outcome: ValidationOutcome, root: Path) -> str:
         value = short(result.value, outcome.report) if result.value is not None else "-"
         out.append(f"    {result.severity:<10}path: {path}   value: {value}")
         out.append(f"              {result.message}")
-    violations, warnings, infos = (outcome.count(s) for s in ("Violation", "Warning", "Info"))
-    verdict = "conforms" if outcome.conforms else "does NOT conform"
     if out:
         out.append("")
+    out += _quote_lines(outcome)
+    violations, warnings, infos = (outcome.count(s) for s in ("Violation", "Warning", "Info"))
+    verdict = "conforms" if outcome.conforms else "does NOT conform"
     out.append(
         f"{verdict}: {violations} violation(s), {warnings} warning(s), {infos} note(s); "
         f"{outcome.triples} triples in {len(outcome.files)} file(s) checked against "
         f"{outcome.shapes} shapes and {outcome.qc_queries} QC queries in {outcome.seconds:.2f} s"
     )
     return "\n".join(out) + "\n"
+
+
+def _quote_lines(outcome: ValidationOutcome) -> list[str]:
+    """What the quote check covered, and which sources it could not check (never silent)."""
+    lines = []
+    if outcome.texts_checked:
+        lines.append(f"quotes: {outcome.quotes_checked} checked against the texts of "
+                     f"{len(outcome.texts_checked)} source(s)")
+    if outcome.texts_unchecked:
+        hint = "" if outcome.texts_checked else " (give --source-texts DIR, e.g. ../shared/seeds)"
+        lines.append(f"quotes NOT checked against a source text{hint} for "
+                     f"{len(outcome.texts_unchecked)} source(s): "
+                     + ", ".join(short_iri(s) for s in sorted(outcome.texts_unchecked)))
+    return lines
 
 
 def _relative(path: Path | None, root: Path) -> str:

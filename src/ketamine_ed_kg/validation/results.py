@@ -56,6 +56,12 @@ class ValidationOutcome:
     seconds: float
     shacl_seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    quotes_checked: int = 0
+    """Quotes compared with a source text (``validate --source-texts``)."""
+    texts_checked: dict[str, Path] = field(default_factory=dict)
+    """Source IRI -> the text file its quotes were checked against."""
+    texts_unchecked: dict[str, str] = field(default_factory=dict)
+    """Source IRI -> why its quotes could not be checked (no text file found)."""
 
     def count(self, severity: str) -> int:
         """How many entries have ``severity``."""
