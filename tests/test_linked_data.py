@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -15,8 +16,11 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
 from ketamine_ed_kg.iris import BASE, GRAPH_ASSERTED, SHAPES_NS
+from ketamine_ed_kg.loading import load_shapes
 from ketamine_ed_kg.namespaces import SD, SH, VOID
+from ketamine_ed_kg.paths import project_paths
 from ketamine_ed_kg.server.run import LiveServer
+from support.project import copy_checkout
 from support.server import request
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -131,6 +135,21 @@ def test_dataset_page_lists_graphs(live_server: LiveServer) -> None:
     assert "/external/mondo" in " ".join(hrefs) or "/dataset/linkset/" in " ".join(hrefs)
     linkset = next(h for h in hrefs if h.startswith("/dataset/linkset/"))
     assert request(live_server.base + linkset, headers={"Accept": BROWSER}).status == 200
+
+
+def test_shape_lists_survive_a_validation_in_the_same_process(live_server: LiveServer,
+                                                               tmp_path: Path) -> None:
+    """A shape page reads an ``sh:in`` list by the blank node its SELECT answered with; a
+    validation run in the same process (another project's shapes) replaces the loader's cache,
+    and the page must still read the list from the graph that answered (it once showed the
+    bare blank node instead)."""
+    request(f"{live_server.base}/shapes/StudyShape", headers={"Accept": BROWSER})
+    other = copy_checkout(project_paths(), tmp_path, ("shapes",))
+    (other.shapes_dir / "extra.ttl").write_text("", encoding="utf-8")
+    load_shapes(other)  # the loader's cache now holds another parse
+    text = request(f"{live_server.base}/shapes/ParticipantGroupShape",
+                   headers={"Accept": BROWSER}).text
+    assert "/ontology/MixedSex" in _hrefs(text)
 
 
 def test_shape_page(live_server: LiveServer) -> None:

@@ -192,10 +192,10 @@ def shape(name: str) -> Response:
     """Dereference a SHACL shape's IRI (``kedsh:``): its targets and property constraints,
     from ``shapes/*.ttl`` (the shapes are not in the store)."""
     iri = _checked(SHAPES_NS + name)
-    graph, digest = shapes()
+    digest = shapes()[1]
     if not is_shape(iri):
         raise ApiError(404, f"<{iri}> is not one of the SHACL shapes")
-    rows = shape_rows(digest)
+    graph, rows = shape_rows(digest)
     return _describe(iri, lambda _, turtle_url: render_node(
         iri, turtle_url, rows, lambda: {"shape": shape_details(iri, graph, rows)}, (digest,)),
         graph, (digest,))

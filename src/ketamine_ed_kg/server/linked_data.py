@@ -158,10 +158,17 @@ def dump_label(url: str) -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def shape_rows(digest: str) -> Rows:
-    """The page SELECTs on the shapes of ``digest``, each answer kept (rdflib evaluates them
-    in the HTTP process, in tenths of a second; the shapes change only with their files)."""
-    return functools.lru_cache(maxsize=4096)(graph_rows(shapes()[0]))
+def shape_rows(digest: str) -> tuple[Graph, Rows]:
+    """The shapes of ``digest`` and the page SELECTs on them, each answer kept (rdflib
+    evaluates them in the HTTP process, in tenths of a second; the shapes change only with
+    their files).
+
+    The graph and the answers are kept together: a list (``sh:in``) is read from the graph by
+    the blank node an answer names, and a blank node means something only in the graph that
+    answered. The loader's cache may be replaced by a parse of other files in the meantime
+    (validation in the same process), so the graph is never looked up again."""
+    graph = shapes()[0]
+    return graph, functools.lru_cache(maxsize=4096)(graph_rows(graph))
 
 
 def shapes() -> tuple[Graph, str]:
