@@ -43,6 +43,11 @@ if [ "${#node_missing[@]}" -gt 0 ]; then
     apt_install "${node_missing[@]}"
 fi
 
+if ! command -v virtuoso-t >/dev/null 2>&1; then
+    echo "setup: installing Virtuoso (the external-store tests: docs/external-store.md)" >&2
+    apt_install virtuoso-opensource
+fi
+
 if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
     echo "setup: installing libseccomp (query processes are sealed off the network with it)" >&2
     apt_install libseccomp2

@@ -100,7 +100,7 @@ def _dataset(req: PublicRequest, has_from: object, graphs: set[str]) -> dict[str
         return {"default_graph": req.default_graphs, "named_graphs": req.named_graphs,
                 "union_default_graph": False}
     if has_from:
-        return {"union_default_graph": False}
+        return {"union_default_graph": False, "query_dataset": True}
     if not req.infer:
         return {"default_graph": tuple(sorted(graphs - {req.policy.inferred_graph})),
                 "named_graphs": tuple(sorted(graphs)), "union_default_graph": False}
