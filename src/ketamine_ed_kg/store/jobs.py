@@ -31,6 +31,9 @@ class RequestPolicy:
     inferred_graph: str = ""
     prefixes: tuple[tuple[str, str], ...] = ()
     """Prefixes a query may use without declaring them (the project's, iris.PREFIXES)."""
+    engine_rewrites: bool = True
+    """Apply the embedded engine's workarounds (engine_defects: the ORDER BY rewrite); off
+    for an external store, which has other defects (docs/external-store.md)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Job:
     query_dataset: bool = False
     """The query's own FROM / FROM NAMED define its dataset (an external store is then sent
     no dataset parameters, which would override them)."""
+    form: str = ""
+    """SELECT, ASK, CONSTRUCT or DESCRIBE when known (an external store is asked for a
+    format by it); '' otherwise."""
     seconds: float = 0.0
     """Time left to the deadline when sent to a forwarding process (its store timeout)."""
 

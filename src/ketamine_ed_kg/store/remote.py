@@ -45,11 +45,27 @@ EMPTY_GRAPH = "urn:ketamine-ed-kg:empty"
 (the SPARQL Protocol has no other way to ask for an empty dataset)."""
 CHUNK = 64 * 1024
 RESULTS_TYPE = Format.XML.media_type
+JSON_TYPE = Format.JSON.media_type
 GRAPH_TYPE = Format.RDFXML.media_type
 ACCEPT = f"{RESULTS_TYPE}, {GRAPH_TYPE};q=0.9"
-"""What the store is asked for. (Virtuoso 7.2 answers 406 to a graph query when a
-results type and any RDF type but RDF/XML are both accepted.)"""
+"""What the store is asked for when the query's form is unknown. (Virtuoso 7.2 answers 406 to
+a graph query when a results type and any RDF type but RDF/XML are both accepted, and a
+results table to a graph query when JSON is preferred.)"""
+
+
+def _accept(job: Job) -> str:
+    """SELECT/ASK: XML when the client wants XML (passed through), else JSON, which
+    pyoxigraph reads faithfully (its XML reader trims a literal's trailing whitespace);
+    CONSTRUCT/DESCRIBE: RDF/XML."""
+    if job.form in ("SELECT", "ASK"):
+        return RESULTS_TYPE if job.result_format is Format.XML else JSON_TYPE
+    if job.form in ("CONSTRUCT", "DESCRIBE"):
+        return GRAPH_TYPE
+    return ACCEPT
 MESSAGE_CHARS = 2000
+BLANK_PREFIX = b"nodeID://"
+"""Virtuoso writes blank nodes as ``nodeID://b123``, which no blank node label may be (they
+cannot hold ``:`` or ``/``): the prefix is removed from the stream (``b123`` stays unique)."""
 TIMEOUT_STATE = "S1TAT"
 """Virtuoso's ``X-SQL-State`` for a result cut by its ``timeout`` (an "anytime" partial
 result): never passed on as if complete."""
@@ -71,6 +87,8 @@ class Endpoint:
         url = self.url + ("&" if "?" in self.url else "?") + query if query else self.url
         request = urllib.request.Request(url, data=data, headers=dict(headers), method=method)
         try:
+            if data and len(data) > CHUNK:
+                _authorize(request, timeout)
             return _opener(self.url).open(request, timeout=timeout)
         except urllib.error.HTTPError as exc:
             raise _http_failure(self.url, exc.code, _read_message(exc)) from None
@@ -104,6 +122,33 @@ def _opener(url: str) -> urllib.request.OpenerDirector:
         handlers += [urllib.request.HTTPDigestAuthHandler(passwords),
                      urllib.request.HTTPBasicAuthHandler(passwords)]
     return urllib.request.build_opener(*handlers)
+
+
+def _authorize(request: urllib.request.Request, timeout: float) -> None:
+    """Digest-authorise a large request before sending it: urllib would send the body once
+    without credentials, and a store that answers 401 and closes at once (Virtuoso) breaks
+    the pipe mid-body. A body-less GET fetches the challenge; urllib's own digest handler
+    computes the header."""
+    user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+    if user is None or password is None:
+        return
+    probe = urllib.request.Request(request.full_url, method="GET")
+    try:
+        urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect()).open(
+            probe, timeout=timeout).close()
+        return  # no authentication asked for
+    except urllib.error.HTTPError as exc:
+        challenge = exc.headers.get("WWW-Authenticate", "") if exc.code == 401 else ""
+        exc.close()
+    scheme, _, rest = challenge.partition(" ")
+    if scheme.lower() != "digest":
+        return
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, request.full_url, user, password)
+    fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(rest))
+    header = urllib.request.HTTPDigestAuthHandler(passwords).get_authorization(request, fields)
+    if header:
+        request.add_unredirected_header("Authorization", "Digest " + header)
 
 
 def _read_message(exc: urllib.error.HTTPError) -> str:
@@ -140,6 +185,8 @@ class _Body(io.RawIOBase):
         self.deadline = deadline
         self.url = url
         self.failure: QueryError | None = None
+        self.tail = b""
+        """The end of the last chunk that could begin :data:`BLANK_PREFIX`."""
 
     def readable(self) -> bool:
         return True
@@ -159,6 +206,20 @@ class _Body(io.RawIOBase):
         if self.head:
             head, self.head = self.head, b""
             return head
+        while True:
+            raw = self._read(size)
+            if not raw:
+                data, self.tail = self.tail, b""
+                return data
+            data = (self.tail + raw).replace(BLANK_PREFIX, b"")
+            keep = next((n for n in range(len(BLANK_PREFIX) - 1, 0, -1)
+                         if data.endswith(BLANK_PREFIX[:n])), 0)
+            self.tail = data[len(data) - keep:] if keep else b""
+            data = data[:len(data) - keep] if keep else data
+            if data:
+                return data
+
+    def _read(self, size: int) -> bytes:
         if time.monotonic() > self.deadline:
             self.failure = _too_slow(self.url)
             raise self.failure
@@ -220,7 +281,7 @@ class RemoteStore:
         form = [("query", prologue(job) + text), *self.dataset_params(job),
                 ("timeout", str(int(seconds * 1000)))]  # the store stops its own work too
         response = self.endpoint.open(
-            urlencode(form).encode(), {"Accept": ACCEPT,
+            urlencode(form).encode(), {"Accept": _accept(job),
                                        "Content-Type": "application/x-www-form-urlencoded"},
             timeout=seconds)
         if response.headers.get("X-SQL-State", "").strip() == TIMEOUT_STATE:
@@ -254,12 +315,13 @@ class RemoteStore:
             assert probe is not None
             reply = self.send(job, probe, deadline)
             try:
-                parsed = _parse_results(reply) if media == RESULTS_TYPE else _parse_graph(reply)
+                parsed = (_parse_graph(reply) if media == GRAPH_TYPE
+                          else _parse_results(reply, media))
                 return any(True for _ in parsed)
             finally:
                 reply.response.close()
 
-        if media == RESULTS_TYPE:
+        if media in (RESULTS_TYPE, JSON_TYPE):
             head = _peek_form(body)
             if head == ResultForm.BOOLEAN:
                 start(ResultMeta(form=ResultForm.BOOLEAN), None)
@@ -267,10 +329,10 @@ class RemoteStore:
                 start(ResultMeta(form=ResultForm.SOLUTIONS),
                       CapCheck(past_cap, job.cap, RowBound(job.result_format))
                       if probe else None)
-            if job.result_format is Format.XML:
+            if job.result_format is Format.XML and media == RESULTS_TYPE:
                 _copy(body, sink)
             else:
-                _translate(body, lambda: _parse_results(body).serialize(
+                _translate(body, lambda: _parse_results(body, media).serialize(
                     sink, format=job.result_format.results))
         elif media == GRAPH_TYPE:
             start(ResultMeta(form=ResultForm.GRAPH),
@@ -297,7 +359,7 @@ class RemoteStore:
             if quads:
                 items: Iterator[Any] = (
                     ox.Quad(row["s"], row["p"], row["o"], row["g"])
-                    for row in _parse_results(body))
+                    for row in _parse_results(body, RESULTS_TYPE))
             else:
                 items = iter(_parse_graph(body))
             _translate(body, lambda: ox.serialize(items, sink, job.rdf_format.rdf))
@@ -306,19 +368,22 @@ class RemoteStore:
 
 
 def _peek_form(body: _Body) -> ResultForm:
-    """Read the results document up to its ``<boolean>`` or ``<results>`` element."""
+    """Read the results document (XML or JSON) up to where it says boolean or solutions."""
     seen = b""
-    while b"<results" not in seen and b"<boolean" not in seen:
+    marks = (b"<results", b"<boolean", b'"bindings"', b'"boolean"')
+    while not any(mark in seen for mark in marks):
         data = body.chunk()
         if not data:
             break
         seen += data
     body.head = seen
-    return ResultForm.BOOLEAN if b"<boolean" in seen else ResultForm.SOLUTIONS
+    return (ResultForm.BOOLEAN if b"<boolean" in seen or b'"boolean"' in seen
+            else ResultForm.SOLUTIONS)
 
 
-def _parse_results(body: _Body) -> Any:
-    return ox.parse_query_results(io.BufferedReader(body, CHUNK), format=ox.QueryResultsFormat.XML)
+def _parse_results(body: _Body, media: str) -> Any:
+    fmt = ox.QueryResultsFormat.JSON if media == JSON_TYPE else ox.QueryResultsFormat.XML
+    return ox.parse_query_results(io.BufferedReader(body, CHUNK), format=fmt)
 
 
 def _parse_graph(body: _Body) -> Any:

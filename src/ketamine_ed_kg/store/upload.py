@@ -98,12 +98,12 @@ def _record_triples(record: LoadRecord) -> bytes:
 def _select(query_url: str, text: str, named: list[str]) -> list[dict[str, str]]:
     """Run a SELECT on the store over the graphs ``named``; rows as plain strings."""
     store = RemoteStore(query_url, named)
-    job = Job(JobKind.QUERY, default_graph=(), named_graphs=tuple(named))
+    job = Job(JobKind.QUERY, default_graph=(), named_graphs=tuple(named), form="SELECT")
     try:
         body = store.send(job, text, time.monotonic() + TIMEOUT)
         try:
             results = ox.parse_query_results(body.response.read(),
-                                             format=ox.QueryResultsFormat.XML)
+                                             format=ox.QueryResultsFormat.JSON)
         finally:
             body.response.close()
     except QueryError as exc:
@@ -175,6 +175,9 @@ def load_release(dataset: Path, *, query_url: str, graph_store_url: str, update_
     record = LoadRecord(version.tag, version.version, counts)
     progress(f"release {version.version} ({version.tag}): {len(counts)} graphs, "
              f"{sum(counts.values())} triples")
+    # A small authenticated request first: wrong credentials get the store's 401, not a
+    # connection the store cut while a large body was being sent.
+    _update(update_url, f"CLEAR SILENT GRAPH <{STAGED}preflight>")
     step = time.perf_counter()
     total = len(counts) + 1
     bodies = [(g, store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(g)))
