@@ -244,9 +244,11 @@ def test_pages_void_editor_and_api_work_unchanged(on_virtuoso: LiveServer,
     for path, accept in (("/", "text/html"), ("/resource/schwartz-2021", "text/html"),
                          ("/.well-known/void", "text/turtle"), ("/sparql", "text/turtle"),
                          ("/.well-known/sparql-examples", "text/turtle")):
-        replies = [request(s.endpoint.removesuffix("/sparql") + path, headers={"Accept": accept})
-                   for s in (live_server, on_virtuoso)]
+        bases = [s.endpoint.removesuffix("/sparql") for s in (live_server, on_virtuoso)]
+        replies = [request(base + path, headers={"Accept": accept}) for base in bases]
         assert [r.status for r in replies] == [200, 200], (path, replies[1].text[:500])
+        for reply, base in zip(replies, bases, strict=True):  # each advertises its own URL
+            reply.body = reply.body.replace(base.encode(), b"http://service.example")
         if accept == "text/turtle":
             graphs = [Graph().parse(data=r.body, format="turtle") for r in replies]
             assert isomorphic(graphs[0], graphs[1]), path

@@ -198,8 +198,10 @@ class _Body(io.RawIOBase):
             self.head = self.head[size:]
             return size
         data = self.chunk(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
+        size = min(len(buffer), len(data))
+        buffer[:size] = data[:size]
+        self.head = data[size:]  # (the chunk may be longer: a held partial prefix)
+        return size
 
     def chunk(self, size: int = CHUNK) -> bytes:
         """The next bytes of the response (b"" at its end); raises QueryError."""
