@@ -24,8 +24,11 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
+from ketamine_ed_kg.config import load_config
+from ketamine_ed_kg.errors import ConfigError, KedError
 from ketamine_ed_kg.examples import Answer, answer_from_json, compare, load_examples, load_expected
 from ketamine_ed_kg.paths import project_paths
+from ketamine_ed_kg.server import create_app
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store.remote import PASSWORD_ENV, USER_ENV
 from ketamine_ed_kg.store.upload import (
@@ -270,6 +273,26 @@ def test_credentials_come_from_the_environment_and_are_never_printed(
     assert done.returncode == 1, done.stderr
     assert "401" in done.stderr, done.stderr
     assert secret not in done.stdout + done.stderr
+
+
+def test_the_service_refuses_a_store_holding_another_release(
+        virtuoso: Virtuoso, loaded: LoadReport, tmp_path: Path) -> None:
+    other = tmp_path / "other.nq"
+    other.write_text("<https://example.org/a> <https://example.org/b> <https://example.org/c> "
+                     "<https://example.org/g> .\n", encoding="utf-8")
+    with pytest.raises(KedError, match="holds release"):
+        create_app(load_config({"dataset": other, "workers": 1, **virtuoso.settings()},
+                               environ={}))
+
+
+def test_configuration_of_the_external_store_is_checked() -> None:
+    with pytest.raises(ConfigError, match="needs sparql_query_url"):
+        load_config({"store": "sparql"}, environ={})
+    with pytest.raises(ConfigError, match="not an http"):
+        load_config({"store": "sparql", "sparql_query_url": "file:///etc/passwd"}, environ={})
+    with pytest.raises(ConfigError, match="SERVICE is refused"):
+        load_config({"store": "sparql", "sparql_query_url": "http://127.0.0.1:1/sparql",
+                     "allowed_service_prefixes": "https://example.org/"}, environ={})
 
 
 @pytest.mark.deadline

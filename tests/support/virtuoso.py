@@ -61,6 +61,9 @@ DirsAllowed = {dir}
 NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
 ThreadsPerQuery = 2
+; One update operation (the load's switch) may log this much: 1.5 GB (default 50 MB, which
+; a switch of about 300,000 triples exceeds).
+TransactionAfterImageLimit = 1500000000
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}
