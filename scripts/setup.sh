@@ -6,7 +6,8 @@
 #     (server/web, npm ci) and chromium with chromium-driver for the browser tests;
 #   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
 #     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
-#     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci).
+#     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci);
+#   - Debian's virtuoso-opensource, the external store of the external_store tests.
 # Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes, npm ci
 # only when a lockfile changes, and rewrites clients/jena/rsparql only when Jena's version
 # changes or scripts/jena_rsparql.py is newer than it.
