@@ -3,11 +3,13 @@
 #   - a Java runtime for HermiT (the OWL reasoner owlready2 runs), from Debian's packages;
 #   - a virtual environment in .venv with the package and its test tools;
 #   - Node.js and npm from Debian when the machine has none; the query editor's npm packages
-#     (server/web, npm ci) and chromium with chromium-driver for the browser tests;
+#     (server/web, npm ci), chromium with chromium-driver and axe-core (tests/a11y, npm ci) for
+#     the browser tests;
 #   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
 #     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
 #     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci);
-#   - Debian's virtuoso-opensource, the external store of the external_store tests.
+#   - Debian's virtuoso-opensource, the external store of the external_store tests;
+#   - HAProxy, which the replica tests put in front of several service instances (docs/scaling.md).
 # Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes, npm ci
 # only when a lockfile changes, and rewrites clients/jena/rsparql only when Jena's version
 # changes or scripts/jena_rsparql.py is newer than it.
@@ -49,6 +51,11 @@ if ! command -v virtuoso-t >/dev/null 2>&1; then
     apt_install virtuoso-opensource
 fi
 
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+    echo "setup: installing HAProxy (the replica tests balance over service instances)" >&2
+    apt_install haproxy
+fi
+
 if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then
     echo "setup: installing libseccomp (query processes are sealed off the network with it)" >&2
     apt_install libseccomp2
@@ -68,6 +75,16 @@ if [ ! -f "$web_stamp" ] || [ "$(cat "$web_stamp")" != "$web_want" ]; then
     echo "setup: installing the query editor (npm ci in server/web)" >&2
     (cd server/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
     echo "$web_want" > "$web_stamp"
+fi
+
+# axe-core for the browser tests' accessibility checks (tests/a11y/package-lock.json; test
+# tooling only: injected by tests/test_browser.py, never served).
+a11y_stamp=tests/a11y/node_modules/.ked-installed
+a11y_want="$(sha256sum tests/a11y/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$a11y_stamp" ] || [ "$(cat "$a11y_stamp")" != "$a11y_want" ]; then
+    echo "setup: installing axe-core (npm ci in tests/a11y)" >&2
+    (cd tests/a11y && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+    echo "$a11y_want" > "$a11y_stamp"
 fi
 
 PY="${PYTHON:-python3}"

@@ -104,6 +104,45 @@ def validate(ctx: _Context, files: tuple[Path, ...], fmt: str, output: Path | No
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--fail-on", type=click.Choice(["ERROR", "WARN", "INFO", "none"]), default="ERROR",
+              show_default=True, help="Exit 1 when a problem of this level or worse is found.")
+@click.option("--list", "list_level", type=click.Choice(["ERROR", "WARN", "INFO"]),
+              default="WARN", show_default=True, help="List problems of this level or worse.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every problem, as ROBOT's TSV report, here.")
+@pass_ctx
+def report(ctx: _Context, files: tuple[Path, ...], fail_on: str, list_level: str,
+           output: Path | None) -> None:
+    """OBO report (ROBOT's `report` checks, queries/report/) on FILES, by default on every
+    file of the current release (build/current).
+
+    Exit status: 0 nothing at --fail-on or worse, 1 otherwise, 2 usage or parse error.
+    """
+    from .build import RELEASE_FILES
+    from .release import resolve_release
+    from .validation import load_report_queries, report_file
+    from .validation.obo_report import LEVELS, render_tsv
+
+    queries = load_report_queries(ctx.paths.report_queries_dir)
+    if not files:
+        release = resolve_release(ctx.paths.build_dir)
+        files = tuple(release / name for name in RELEASE_FILES)
+    reports = [report_file(path, queries) for path in files]
+    for one in reports:
+        for row in one.at_least(list_level):
+            click.echo(row.tsv())
+        counts = one.counts()
+        click.echo(f"{one.path}: " + ", ".join(f"{counts[lvl]} {lvl}" for lvl in LEVELS))
+    if output is not None:
+        output.write_text(render_tsv(reports), encoding="utf-8")
+    failing = 0 if fail_on == "none" else sum(len(r.at_least(fail_on)) for r in reports)
+    if failing:
+        raise DataError(f"{failing} problem(s) at level {fail_on} or worse in "
+                        f"{len(reports)} file(s) ({len(queries)} rules)")
+
+
+@cli.command()
 @click.option("--ontology-only", is_flag=True, help="Reason over the ontology without graph/.")
 @pass_ctx
 def reason(ctx: _Context, ontology_only: bool) -> None:
@@ -223,6 +262,90 @@ def queries(ctx: _Context, write_docs: bool) -> None:
     if passed != len(report):
         raise DataError(f"{len(report) - passed} example queries disagree with their expected "
                         "answers (see above)")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--triples", default="100k", show_default=True,
+              help="About how many asserted triples: 10k, 100k, 1M, 5M or a number.")
+@click.option("--seed", default=0, show_default=True, help="Same seed and size, same graph.")
+@pass_ctx
+def synth(ctx: _Context, folder: Path, triples: str, seed: int) -> None:
+    """Write a project folder with a seeded synthetic graph shaped like the curated one (for
+    benchmarks); build and serve it with ``ketamine-ed-kg --root FOLDER build | serve``."""
+    from .synthetic import generate, parse_size
+
+    stats = generate(ctx.paths, folder, parse_size(triples), seed)
+    click.echo(f"wrote {stats.triples} triples ({stats.copies} study copies, seed {seed}) "
+               f"in {len(stats.files)} files under {folder / 'graph' / 'synthetic'}")
+
+
+@cli.group()
+def ledger() -> None:
+    """The sentence ledgers of graph/ledger/: every sentence of a source text backs a claim or
+    is excused with a reason (docs/ledger.md)."""
+
+
+_TEXTS = click.option(
+    "--texts", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    help="Folder of the source texts, named by kedo:fileName (default: ../shared/seeds).")
+
+
+def _texts_dir(ctx: _Context, texts: Path | None) -> Path:
+    folder = texts if texts is not None else ctx.paths.shared_dir / "seeds"
+    if not folder.is_dir():
+        raise DataError(f"no source texts at {folder}; give --texts DIR")
+    return folder
+
+
+@ledger.command("check")
+@_TEXTS
+@pass_ctx
+def ledger_check(ctx: _Context, texts: Path | None) -> None:
+    """Hold every ledger against its text and claims; print coverage per source.
+
+    Exit status: 0 every sentence covered or excused, 1 otherwise.
+    """
+    from .ledger import check_all, render_reports
+    from .loading import load_data
+
+    folder = _texts_dir(ctx, texts)
+    reports = check_all(load_data(ctx.paths.graph_files()), folder, ctx.paths.ledger_dir)
+    for report in reports:
+        for problem in report.problems:
+            click.echo(f"{report.source}: {problem}")
+    click.echo(render_reports(reports), nl=False)
+    problems = sum(len(report.problems) for report in reports)
+    if problems:
+        raise DataError(f"{problems} ledger problem(s); see above")
+
+
+@ledger.command("draft")
+@click.argument("source")
+@_TEXTS
+@pass_ctx
+def ledger_draft(ctx: _Context, source: str, texts: Path | None) -> None:
+    """Write graph/ledger/SOURCE.tsv (SOURCE like source-005): sentences a claim quotes are
+    covered, excuses already in the file are kept, every other sentence is todo."""
+    from .ledger import check, draft, find_source, ledger_path, read_ledger, render_ledger
+    from .loading import load_data
+
+    folder = _texts_dir(ctx, texts)
+    found = find_source(load_data(ctx.paths.graph_files()), source)
+    text_file = folder / found.file_name
+    if not text_file.is_file():
+        raise DataError(f"no text {text_file} for ked:{found.name}")
+    text = text_file.read_text(encoding="utf-8")
+    path = ledger_path(ctx.paths.ledger_dir, found)
+    existing = read_ledger(path) if path.is_file() else []
+    entries = draft(text, found, existing)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_ledger(found, entries), encoding="utf-8")
+    report = check(text, found, entries)
+    todo = sum(1 for entry in entries if entry.status == "todo")
+    click.echo(f"wrote {path}: {report.sentences} sentences, {report.covered} covered, "
+               f"{sum(report.excused.values())} excused, {todo} todo")
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map project errors to exit statuses."""

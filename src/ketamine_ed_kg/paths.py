@@ -46,6 +46,11 @@ class ProjectPaths:
         return self.graph_dir / "shared"
 
     @property
+    def ledger_dir(self) -> Path:
+        """``graph/ledger``: one sentence ledger per source document (docs/ledger.md)."""
+        return self.graph_dir / "ledger"
+
+    @property
     def shapes_dir(self) -> Path:
         return self.root / "shapes"
 
@@ -57,6 +62,11 @@ class ProjectPaths:
     def qc_queries_dir(self) -> Path:
         """``queries/qc``: the quality-control queries ``validate`` runs after SHACL."""
         return self.queries_dir / "qc"
+
+    @property
+    def report_queries_dir(self) -> Path:
+        """``queries/report``: the OBO report's rules (ROBOT's ``report`` checks as SPARQL)."""
+        return self.queries_dir / "report"
 
     @property
     def web_dir(self) -> Path:
@@ -87,7 +97,7 @@ class ProjectPaths:
         return self.root.parent / "shared"
 
     def graph_files(self) -> list[Path]:
-        """Every curated Turtle file, in a stable order."""
+        """Every curated Turtle file, in a stable order (the ledgers are TSV, not graph)."""
         return sorted(self.graph_dir.rglob("*.ttl"))
 
     def shared_graph_files(self) -> list[Path]:

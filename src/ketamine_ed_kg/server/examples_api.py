@@ -2,9 +2,10 @@
 
 ``GET /api/queries`` lists the examples, ``GET /api/queries/<name>`` runs one (SPARQL JSON results
 or CSV, with typed parameters validated against the declarations in the query file), and
-``GET /api/openapi.json`` describes those paths, ``/sparql`` (GET, HEAD, POST) and the discovery
-paths in OpenAPI 3.0, generated from the query files and the negotiation tables so the
-description cannot drift from them; tests/test_openapi_schemathesis.py holds the service to it.
+``GET /api/openapi.json`` describes those paths, ``/sparql`` (GET, HEAD, POST), the discovery
+paths and ``/health`` in OpenAPI 3.0, generated from the query files and the negotiation tables
+so the description cannot drift from them; tests/test_openapi_schemathesis.py holds the
+service to it.
 
 A bound query is handed to the SPARQL service's own :func:`~.server.protocol.run_query`, so it
 goes through the same content negotiation (``Accept`` or ``format=``), query policy, deadline,
@@ -36,6 +37,7 @@ from ..negotiation import BOOLEAN_TYPES, GRAPH_TYPES, RESULT_TYPES
 from ..paths import ProjectPaths, project_paths
 from .dumps import DUMP_EXTENSIONS, STEM
 from .errors import ApiError
+from .health import HEALTH_DEADLINE, HEALTH_PATH, MEDIA_TYPE
 from .query import CONTROL_PARAMS
 from .query import run_query as run_sparql
 from .representation import negotiated_graph_format, serialize
@@ -485,7 +487,75 @@ def _discovery_paths() -> dict[str, Any]:
             "documentation (every class and property with its definition); 404 when the graph "
             "holds no ontology.",
             (), (404, 406, 429, 503), html=True),
+        "/graph/{graph}": _graph_get(
+            "namedGraph", "Dereference a named graph's IRI",
+            "The graph's description, not its content: sd:Graph and void:Dataset with its "
+            "counts, class and property partitions and void:dataDump links to its content "
+            "(a CONSTRUCT through /sparql). A browser gets a web page.",
+            [{"name": "graph", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/dataset": _graph_get(
+            "dataset", "Dereference the dataset IRI",
+            "DESCRIBE of the void:Dataset (the VoID graph). A browser gets a web page with its "
+            "counts, named graphs and downloads.", (), (404, 406, 429, 503), html=True),
+        "/dataset/linkset/{target}/{predicate}": _graph_get(
+            "linkset", "Dereference a linkset IRI",
+            "DESCRIBE of a void:Linkset of the dataset. A browser gets a web page.",
+            [{"name": "target", "in": "path", "required": True, "schema": term},
+             {"name": "predicate", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/external/{dataset}": _graph_get(
+            "externalDataset", "Dereference an external dataset's IRI",
+            "DESCRIBE of an external void:Dataset a linkset points to. A browser gets a web "
+            "page.", [{"name": "dataset", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/shapes/{shape}": _graph_get(
+            "shape", "Dereference a SHACL shape's IRI (kedsh:)",
+            "The shape's concise bounded description, from shapes/*.ttl. A browser gets a web "
+            "page with its targets and property constraints.",
+            [{"name": "shape", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/query/{query}": _graph_get(
+            "exampleQuery", "Dereference an example query's IRI",
+            "DESCRIBE of the sh:SPARQLExecutable (the examples graph). A browser gets a web "
+            "page with its text, a link to the editor and its answer.",
+            [{"name": "query", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
     }
+
+
+_HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "version", "releaseId", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["pass", "fail"]},
+        "version": {"type": "string", "description": "Release version the instance serves"},
+        "releaseId": {"type": "string", "description": "Digest of the served release: equal "
+                      "on every instance of one pool"},
+        "output": {"type": "string", "description": "Why the check failed"},
+        "checks": {"type": "object"},
+    },
+}
+
+
+def _health_path() -> dict[str, Any]:
+    """``/health`` (server/health.py): readiness for load balancers, never cached."""
+    content = {MEDIA_TYPE: {"schema": _ref("Health")}}
+    no_store = {"Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]}}}
+    responses = {
+        "200": {"description": "pass: a trivial query ran through the query processes within "
+                               f"{HEALTH_DEADLINE:g} s", "headers": no_store,
+                "content": content},
+        "503": {"description": "fail: no query process answered in time, or the store is "
+                               "unreachable or empty",
+                "headers": {**no_store, "Retry-After": _RETRY_AFTER}, "content": content},
+    }
+    operation = {"summary": "Health of this instance and the release it serves "
+                            "(application/health+json)", "responses": responses}
+    return {"get": {"operationId": "health", **operation},
+            "head": {"operationId": "healthHead", **operation,
+                     "responses": {k: {key: v[key] for key in ("description", "headers")}
+                                   for k, v in responses.items()}}}
 
 
 def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict[str, Any]:
@@ -501,6 +571,7 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
             "sparqlExamples", "The example queries as RDF (SIB sparql-examples convention)",
             "RDF graph of sh:SPARQLExecutable resources."),
         **_discovery_paths(),
+        HEALTH_PATH: _health_path(),
     }
     for example in examples:
         paths[f"/api/queries/{example.name}"] = _example_path(example)
@@ -513,7 +584,7 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
                            "over a knowledge graph of ketamine treatment of eating disorders, "
                            "and competency questions, each answered by a SPARQL query with an "
                            "expected answer checked against the source documents. Every error "
-                           "is text/plain.",
+                           "is text/plain (a browser gets a 404 as a web page).",
         },
         "servers": [{"url": server_url}],
         "paths": paths,
@@ -522,6 +593,7 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
             "Timeout": _TIMEOUT_SCHEMA,
             "Infer": _INFER_SCHEMA,
             "SparqlResultsJson": _RESULTS_JSON_SCHEMA,
+            "Health": _HEALTH_SCHEMA,
         }, "responses": {f"Error{status}": _error_response(status)
                          for status in _ERROR_DESCRIPTIONS}},
     }
