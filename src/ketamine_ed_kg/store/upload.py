@@ -5,13 +5,14 @@ asserted and inferred graphs, and the discovery graphs the service reads: VoID, 
 service description) is sent with the SPARQL 1.1 Graph Store HTTP Protocol (``PUT``, which
 replaces a graph: a second run never duplicates), then switched in with SPARQL 1.1 Update.
 
-Atomic for readers: every graph is first written under a *staged* name
+All or nothing: every graph is first written under a *staged* name
 (``urn:ketamine-ed-kg:staged:<version tag>:<graph>``), its triple count checked, and only then
 does one update *operation* (a single ``DELETE … INSERT … WHERE``) empty the served graphs and
-fill them from the staged ones, together with the load record. One operation is one statement
-for the store, so a reader sees the old release or the new one, never a mix. (A request of
-several operations would not do: Virtuoso 7.2 commits each operation of an update request on
-its own, and keeps the earlier ones when a later one fails; docs/external-store.md.)
+fill them from the staged ones, together with the load record; a failure anywhere leaves the
+served graphs as they were. (A request of several operations would not do: Virtuoso 7.2
+commits each operation of an update request on its own, and keeps the earlier ones when a
+later one fails.) Not isolated from readers on Virtuoso 7.2: a query running during the
+switch may see it half done (a test shows it; docs/external-store.md).
 
 The load record (graph :data:`RECORD_GRAPH`) says which release the store holds, its graphs
 and their triple counts; the service reads it at start-up (:func:`read_record`) and refuses to
