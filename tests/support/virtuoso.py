@@ -61,8 +61,8 @@ DirsAllowed = {dir}
 NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
 ThreadsPerQuery = 2
-; One update operation (the load's switch) may log this much: 1.5 GB (default 50 MB, which
-; a switch of about 300,000 triples exceeds).
+; One update operation (the load's switch) may log this much: 1.5 GB (the default, 50 MB, is
+; exceeded by a switch of 1 M triples).
 TransactionAfterImageLimit = 1500000000
 
 [HTTPServer]
