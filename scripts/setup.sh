@@ -8,6 +8,7 @@
 #   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
 #     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
 #     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci);
+#   - Debian's virtuoso-opensource, the external store of the external_store tests;
 #   - HAProxy, which the replica tests put in front of several service instances (docs/scaling.md).
 # Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes, npm ci
 # only when a lockfile changes, and rewrites clients/jena/rsparql only when Jena's version
@@ -43,6 +44,11 @@ command -v npm >/dev/null 2>&1 || node_missing+=(npm)
 if [ "${#node_missing[@]}" -gt 0 ]; then
     echo "setup: installing ${node_missing[*]} (the query editor's front end, Comunica)" >&2
     apt_install "${node_missing[@]}"
+fi
+
+if ! command -v virtuoso-t >/dev/null 2>&1; then
+    echo "setup: installing Virtuoso (the external-store tests: docs/external-store.md)" >&2
+    apt_install virtuoso-opensource
 fi
 
 if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then

@@ -16,11 +16,15 @@ Fixtures (session-scoped unless said otherwise):
   Tests that need other data or settings start their own with ``waitress_server`` or
   ``gunicorn_server`` over a dataset written with ``write_dataset``.
 * ``java``: the Java runtime HermiT needs; tests that ask for it skip where there is none.
+* ``virtuoso``: a real Virtuoso 7.2 (``virtuoso-t``) on 127.0.0.1 with a generated
+  configuration in a session temporary folder (:mod:`support.virtuoso`), for the tests marked
+  ``external_store``; the store's credentials are in the environment while it runs.
 * ``listener`` (per test): a TCP listener on 127.0.0.1 counting the connections it accepts, for
   the tests that show a query reaches no network.
 
 Every test that asks for ``java`` (directly or through another fixture) is marked ``hermit``,
-and every test that asks for ``shared_dir`` is marked ``shared``. The other markers
+every test that asks for ``shared_dir`` is marked ``shared``, and every test that asks for
+``virtuoso`` is marked ``external_store``. The other markers
 (pyproject.toml) are set in the test modules; ``make test-fast`` deselects the slow ones.
 
 Hypothesis (used by the fuzz and schemathesis tests) keeps its storage directory in a private
@@ -50,6 +54,7 @@ from ketamine_ed_kg.validation import QcQuery, load_qc_queries
 from support import checkout_guard
 from support.project import BuiltDataset, Curated, copy_checkout
 from support.server import Listener, waitress_server
+from support.virtuoso import VIRTUOSO, Virtuoso, store_credentials, virtuoso_server
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 _BEFORE = pytest.StashKey[checkout_guard.Snapshot | None]()
@@ -116,6 +121,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.hermit)
         if "shared_dir" in fixtures:
             item.add_marker(pytest.mark.shared)
+        if "virtuoso" in fixtures:
+            item.add_marker(pytest.mark.external_store)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -177,3 +184,13 @@ def java() -> str:
         return java_executable()
     except ReasonerUnavailableError as exc:
         pytest.skip(f"HermiT cannot run here: {exc}")
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """A real Virtuoso 7.2 on 127.0.0.1 (free ports, generated virtuoso.ini in a session
+    temporary folder), with the store's credentials in the environment; stopped at the end."""
+    if not Path(VIRTUOSO).exists():
+        pytest.skip("virtuoso-t is absent: scripts/setup.sh installs virtuoso-opensource")
+    with store_credentials(), virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as server:
+        yield server

@@ -4,7 +4,8 @@
 named graphs under the IRIs of their ``ut:graphData`` labels; data0 is named but not supplied
 (only used with ``ASK {}``), so it is allow-listed as an empty graph. Query tests must pass.
 The update tests cannot succeed on a read-only endpoint: each must be refused with 403 (the
-ones that expect a 4xx anyway are plain passes).
+ones that expect a 4xx anyway are plain passes). The suite runs twice: on the embedded store,
+and through the service on a real Virtuoso 7.2 (``external_store``; docs/external-store.md).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
 from ketamine_ed_kg.server.run import LiveServer
+from ketamine_ed_kg.store.upload import load_release
 from support.server import Reply, request, waitress_server, write_dataset
+from support.virtuoso import Virtuoso
 
 pytestmark = [pytest.mark.shared, pytest.mark.w3c]
 
@@ -49,14 +52,24 @@ def suite(shared_dir: Path) -> tuple[Graph, list[URIRef]]:
     return _suite(shared_dir)
 
 
-@pytest.fixture(scope="module")
-def server(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@pytest.fixture(scope="module", params=[
+    "embedded", pytest.param("virtuoso", marks=pytest.mark.external_store)])
+def server(request: pytest.FixtureRequest, shared_dir: Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The service over the suite's data: on the embedded store, and on a real Virtuoso
+    (``store = "sparql"``, the data loaded with ``ketamine-ed-kg load``'s loader)."""
     folder = shared_dir / "conformance/sparql11/protocol"
     graphs = {f"http://kasei.us/2009/09/sparql/data/data{i}.rdf":
               (folder / f"data{i}.nt", ox.RdfFormat.N_TRIPLES) for i in (1, 2, 3)}
     dataset = write_dataset(tmp_path_factory.mktemp("w3c-protocol") / "data.nq", graphs)
+    settings: dict[str, str] = {}
+    if request.param == "virtuoso":
+        store: Virtuoso = request.getfixturevalue("virtuoso")
+        load_release(dataset, query_url=store.query_url, graph_store_url=store.graph_store_url,
+                     update_url=store.update_url)
+        settings = store.settings()
     with waitress_server(dataset, allowed_graph_prefixes=(DATA0,),
-                         union_default_graph=False) as srv:
+                         union_default_graph=False, **settings) as srv:
         yield srv
 
 

@@ -50,7 +50,17 @@ class ServiceConfig:
     dataset: Path | None = None
     """N-Quads file to serve; default ``build/dataset.nq`` of the checkout."""
     store: str = "memory"
-    """``memory`` (pyoxigraph in-memory, fastest) or ``disk`` (RocksDB, for graphs > RAM)."""
+    """``memory`` (pyoxigraph in-memory, fastest), ``disk`` (RocksDB, for graphs > RAM) or
+    ``sparql`` (an external triple store over the SPARQL 1.1 Protocol: docs/external-store.md)."""
+    sparql_query_url: str = ""
+    """``store = "sparql"``: the external store's SPARQL 1.1 query endpoint. Queries go only
+    there, never to a URL a query names. Credentials come only from the environment
+    (``KETAMINE_ED_KG_STORE_USER`` / ``KETAMINE_ED_KG_STORE_PASSWORD``)."""
+    graph_store_url: str = ""
+    """``ketamine-ed-kg load``: the store's SPARQL 1.1 Graph Store HTTP Protocol endpoint."""
+    sparql_update_url: str = ""
+    """``ketamine-ed-kg load``: the store's SPARQL 1.1 Update endpoint (the switch from the
+    staged graphs to the served ones is one update operation)."""
     store_path: Path | None = None
     """Folder of the on-disk store; default ``build/oxigraph-store``."""
     host: str = "127.0.0.1"
@@ -188,8 +198,21 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def _validate(config: ServiceConfig) -> ServiceConfig:
-    if config.store not in ("memory", "disk"):
-        raise ConfigError(f"configuration store: expected 'memory' or 'disk', got {config.store!r}")
+    if config.store not in ("memory", "disk", "sparql"):
+        raise ConfigError("configuration store: expected 'memory', 'disk' or 'sparql', got "
+                          f"{config.store!r}")
+    for name in ("sparql_query_url", "graph_store_url", "sparql_update_url"):
+        url = getattr(config, name)
+        if url and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"configuration {name}: {url!r} is not an http(s) URL")
+    if config.store == "sparql":
+        if not config.sparql_query_url:
+            raise ConfigError('configuration store = "sparql" needs sparql_query_url (the '
+                              "external store's SPARQL endpoint)")
+        if config.allowed_service_prefixes:
+            raise ConfigError('configuration allowed_service_prefixes: SERVICE is refused with '
+                              'store = "sparql" (the external store would make the call, '
+                              "outside the sealed query processes)")
     if config.server not in ("waitress", "gunicorn"):
         raise ConfigError(
             f"configuration server: expected waitress or gunicorn, got {config.server!r}")

@@ -9,6 +9,7 @@ Every error names what a curator or operator has to look at and what to do about
     ├── BuildMissingError         the release files are absent; run ``ketamine-ed-kg build``
     ├── ConfigError               a configuration value is invalid
     ├── ReasonerUnavailableError  Java, needed by HermiT, is not installed
+    ├── StoreError                the external store refused or failed a load (its message)
     ├── QueryError                a query process refused or failed a query (ErrorKind)
     ├── DeadlineExceeded          a query passed its deadline; its process was killed
     ├── Overloaded                no query process became free before the deadline
@@ -58,6 +59,11 @@ class ReasonerUnavailableError(KedError):
     """The reasoner cannot run (HermiT needs a Java runtime)."""
 
 
+class StoreError(KedError):
+    """The external store (``store = "sparql"``) refused or failed a load, or holds other
+    data than it should; the message is the store's, with the graph concerned."""
+
+
 class ErrorKind(StrEnum):
     """Why a query process refused or failed a query (each kind has one HTTP status)."""
 
@@ -87,6 +93,10 @@ class ErrorKind(StrEnum):
     """A query process died for an unknown reason: a bug."""
     INTERNAL = "internal"
     """An unexpected exception in a query process: a bug."""
+    STORE_DOWN = "store-down"
+    """The external store (``store = "sparql"``) cannot be reached or failed (its message)."""
+    STORE_TIMEOUT = "store-timeout"
+    """The external store did not answer within the query's deadline."""
 
 
 class QueryError(KedError):

@@ -67,7 +67,7 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
     choice = _negotiate(info.form, req.accept, req.fmt)
     # ORDER BY on keys the engine's comparator totally orders (engine_defects: it aborts or
     # misorders on mixed literals), applied to the query and to the row-cap probe alike.
-    ordered = order_edits(info)
+    ordered = order_edits(info) if policy.engine_rewrites else []
     capped = apply_row_cap(req.query, info, policy.row_cap, ordered)
     job = Job(
         JobKind.QUERY,
@@ -78,6 +78,7 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
         rdf_format=Format.TURTLE if choice.format.is_results else choice.format,
         base_iri=req.base_iri,
         prefixes=policy.prefixes,
+        form=info.form,
         **_dataset(req, info.from_graphs or info.from_named, graphs),
     )
     return Plan(job, choice.media_type, capped.cap if capped else 0)
@@ -100,7 +101,7 @@ def _dataset(req: PublicRequest, has_from: object, graphs: set[str]) -> dict[str
         return {"default_graph": req.default_graphs, "named_graphs": req.named_graphs,
                 "union_default_graph": False}
     if has_from:
-        return {"union_default_graph": False}
+        return {"union_default_graph": False, "query_dataset": True}
     if not req.infer:
         return {"default_graph": tuple(sorted(graphs - {req.policy.inferred_graph})),
                 "named_graphs": tuple(sorted(graphs)), "union_default_graph": False}

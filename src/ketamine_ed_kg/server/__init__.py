@@ -20,7 +20,8 @@ from typing import Any
 from flask import Flask
 
 from ..config import ServiceConfig, load_config
-from ..store import dataset_version
+from ..errors import KedError
+from ..store import QueryService, dataset_version
 from .state import EXTENSION, ServiceState, state
 
 
@@ -34,13 +35,24 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     # blueprints (rdflib, Flask routes) they never use.
     from . import discovery, dumps, editor, errors, examples_api, health, http, protocol
     from .fairness import ClientLimiter
+    from .forwarding import ForwardingService
     from .pool import WorkerPool
 
     cfg = config if isinstance(config, ServiceConfig) else load_config(config)
     logging.getLogger("ketamine_ed_kg").setLevel(cfg.log_level.upper())
     version = dataset_version(cfg.dataset_path())
-    pool = WorkerPool(cfg)
-    atexit.register(pool.close)
+    service: QueryService
+    if cfg.store == "sparql":
+        graphs = external_graphs(cfg, version.tag)
+        planner = WorkerPool(cfg, graphs=graphs)
+        atexit.register(planner.close)
+        forwarder = WorkerPool(cfg, sealed=False, graphs=graphs)
+        atexit.register(forwarder.close)
+        service = ForwardingService(planner, forwarder)
+    else:
+        pool = WorkerPool(cfg)
+        atexit.register(pool.close)
+        service, graphs = pool, pool.graphs
     federation: WorkerPool | None = None
     if cfg.allowed_service_prefixes:
         federation = WorkerPool(cfg, sealed=False, workers=max(1, cfg.workers // 2))
@@ -48,7 +60,7 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
     app.extensions[EXTENSION] = ServiceState(
-        cfg, pool, set(pool.graphs), version, ClientLimiter(cfg.per_client_queries), federation)
+        cfg, service, set(graphs), version, ClientLimiter(cfg.per_client_queries), federation)
     if cfg.forwarded_hops:
         # Behind a balancer the connection comes from the proxy: take the client's address
         # from the last ``forwarded_hops`` X-Forwarded-For entries (werkzeug's ProxyFix).
@@ -67,6 +79,26 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     app.register_blueprint(examples_api.create_blueprint())
     app.register_blueprint(editor.create_blueprint())
     return app
+
+
+def external_graphs(cfg: ServiceConfig, tag: str) -> list[str]:
+    """The graphs of the external store, from its load record; refuses a store that holds
+    nothing, or another release than the one this service serves (its ETags, downloads and
+    version would not describe the answers)."""
+    from ..store.upload import read_record
+
+    try:
+        record = read_record(cfg.sparql_query_url)
+    except KedError as exc:
+        raise KedError(f"the external store cannot be read at start-up: {exc}") from None
+    if record is None:
+        raise KedError(f"the external store at {cfg.sparql_query_url} holds no release: run "
+                       "ketamine-ed-kg load first (docs/external-store.md)")
+    if record.tag != tag:
+        raise KedError(f"the external store holds release {record.version} ({record.tag}), "
+                       f"this service serves {tag}: run ketamine-ed-kg load with this "
+                       "release, or serve the release the store holds")
+    return sorted(record.counts)
 
 
 def close_app(app: Flask) -> None:

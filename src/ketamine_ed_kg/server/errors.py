@@ -34,6 +34,8 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.KILLED: 503,          # its query process was killed from outside (operator, OOM)
     ErrorKind.CRASH: 500,           # a query process died for an unknown reason: a bug
     ErrorKind.INTERNAL: 500,        # an unexpected exception in a query process: a bug
+    ErrorKind.STORE_DOWN: 502,      # the external store is unreachable or failed (its message)
+    ErrorKind.STORE_TIMEOUT: 504,   # the external store did not answer within the deadline
 }
 """HTTP status for each ``QueryError.kind`` (SPARQL 1.1 Protocol: 400 for a query the
 service will not run as sent, 500 only for the service's own failures)."""
@@ -64,6 +66,10 @@ def api_error(exc: KedError, *, deadline: float, query: str = "") -> ApiError:
         if status == 503:
             return ApiError(503, exc.message,
                             {"Retry-After": "5"} if exc.kind is ErrorKind.KILLED else None)
+        if status in (502, 504):
+            # The external store failed or was too slow: its message, and a hint to retry.
+            log.warning("external store: %s\nquery: %s", exc.message[-2000:], loggable(query))
+            return ApiError(status, exc.message, {"Retry-After": "5"})
         if status >= 500:
             log.error("query failed inside the engine (%s): %s\nquery: %s", exc.kind,
                       exc.message[-4000:], loggable(query))

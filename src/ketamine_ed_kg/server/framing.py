@@ -85,6 +85,11 @@ class ZygoteSettings:
     """Address-space cap of each query process in bytes (0: none)."""
     log_dir: str
     """Where each query process writes its standard error (read if it dies)."""
+    graphs: list[str] | None = None
+    """``store = "sparql"``: the graphs the external store serves (from its load record);
+    the zygote then loads no store."""
+    sparql_query_url: str = ""
+    """``store = "sparql"``: where the forwarding (unsealed) processes send planned queries."""
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()

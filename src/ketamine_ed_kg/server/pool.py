@@ -94,13 +94,17 @@ class WorkerPool:
 
     ``sealed=False`` builds the operator's federation pool (only started when
     ``allowed_service_prefixes`` is set): its processes may open connections, and they only
-    ever get queries whose every SERVICE target the sealed parse found allow-listed.
+    ever get queries whose every SERVICE target the sealed parse found allow-listed. With
+    ``store = "sparql"`` (``graphs`` given), no store is loaded: the sealed processes plan
+    queries and the unsealed ones forward planned queries (``server/forwarding.py``).
     """
 
     def __init__(self, config: ServiceConfig, *, sealed: bool = True,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, graphs: list[str] | None = None) -> None:
         self.config = config
         self.sealed = sealed
+        self._graphs = graphs
+        """``store = "sparql"``: the external store's graphs (no store is loaded)."""
         self._size = workers or config.workers
         self._lock = threading.Lock()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
@@ -138,6 +142,8 @@ class WorkerPool:
             allow_unsandboxed=cfg.allow_unsandboxed,
             memory=cfg.query_memory(),
             log_dir=str(self._log_dir),
+            graphs=self._graphs,
+            sparql_query_url=cfg.sparql_query_url,
         ).to_json())
         try:
             kind, payload = recv_frame(self._ctl)

@@ -64,7 +64,7 @@ def policy(cfg: ServiceConfig) -> RequestPolicy:
         allowed_service_prefixes=cfg.allowed_service_prefixes,
         allowed_graph_prefixes=cfg.allowed_graph_prefixes,
         union_default_graph=cfg.union_default_graph, inferred_graph=cfg.inferred_graph,
-        prefixes=tuple(PREFIXES.items()))
+        prefixes=tuple(PREFIXES.items()), engine_rewrites=cfg.store != "sparql")
 
 
 def run_query(query: str, params: MultiDict[str, str]) -> Response:

@@ -40,7 +40,8 @@ class ServiceState:
     def fetch_json(self, query: str, **options: Any) -> Any:
         """Run an internal query (JSON results) and return the parsed document. It may use the
         project's prefixes undeclared, as a client's query may."""
-        job = Job(JobKind.QUERY, query, prefixes=tuple(PREFIXES.items()), **options)
+        job = Job(JobKind.QUERY, query, prefixes=tuple(PREFIXES.items()), form="SELECT",
+                  **options)
         return json.loads(self.fetch_bytes(job))
 
     def fetch_bytes(self, job: Job) -> bytes:

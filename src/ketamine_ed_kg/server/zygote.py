@@ -35,6 +35,7 @@ from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..security import parser
 from ..store.jobs import Failure, Job, JobKind, ResultMeta
 from ..store.oxigraph import OxigraphStore, open_store
+from ..store.remote import RemoteStore
 from ..store.rowcap import CapCheck
 from .framing import Frame, PeerGone, Ready, ZygoteSettings, recv_frame, send_frame
 
@@ -112,13 +113,19 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_loop(store: OxigraphStore, sock: socket.socket, sealed: bool = True) -> None:
+Runner = OxigraphStore | RemoteStore | None
+"""What a worker runs jobs on: the embedded store, the external one (a forwarding process), or
+nothing (a sealed process of ``store = "sparql"``, which only plans)."""
+
+
+def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
+                graphs: list[str] | None = None) -> None:
     """Serve jobs from the server, one at a time, until the socket closes.
 
     Every job is acknowledged (``A``) before it starts, so the server knows that a worker
     which dies before the acknowledgement never ran it (and may retry it elsewhere).
     """
-    graphs = set(store.graph_names())
+    names = set(graphs if graphs is not None else store.graph_names() if store else ())
     while True:
         try:
             kind, payload = recv_frame(sock)
@@ -130,7 +137,7 @@ def worker_loop(store: OxigraphStore, sock: socket.socket, sealed: bool = True) 
         send_frame(sock, Frame.ACK)
         writer = FrameWriter(sock)
         try:
-            _run_job(store, job, writer, graphs, sealed)
+            _run_job(store, job, writer, names, sealed)
         except QueryError as exc:
             _fail(sock, writer, Failure(exc.kind, exc.message))
         except MemoryError:
@@ -147,18 +154,25 @@ def worker_loop(store: OxigraphStore, sock: socket.socket, sealed: bool = True) 
                                         + traceback.format_exc()))
 
 
-def _run_job(store: OxigraphStore, job: Job, writer: FrameWriter, graphs: set[str],
+def _run_job(store: Runner, job: Job, writer: FrameWriter, graphs: set[str],
              sealed: bool) -> None:
-    if job.kind not in (JobKind.REQUEST, JobKind.CHECK):
+    if job.kind not in (JobKind.REQUEST, JobKind.CHECK, JobKind.PLAN):
+        if store is None:
+            raise QueryError(ErrorKind.INTERNAL, f"this query process holds no store to run "
+                                                 f"a {job.kind} job")
         store.execute(job, writer.start, writer)
         writer.finish()
         return
     assert job.request is not None
     plan = plan_request(job.request, graphs, sealed=sealed)
     planned = ResultMeta(media_type=plan.media_type, cap=plan.cap)
-    if job.kind is JobKind.CHECK:
+    if job.kind is JobKind.PLAN:
+        planned.planned = plan.job.to_json()
+    if job.kind in (JobKind.CHECK, JobKind.PLAN):
         send_frame(writer.sock, Frame.PLANNED, planned.to_json())
         return
+    if store is None:
+        raise QueryError(ErrorKind.INTERNAL, "this query process holds no store")
     writer.extra = planned
     store.execute(plan.job, writer.start, writer)
     writer.finish()
@@ -180,12 +194,17 @@ def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", buffering=0), write_through=True)
         # A crash (stack overflow, abort) then leaves its cause in the log for the server.
         faulthandler.enable(file=sys.stderr)
-    store = shared if shared is not None else open_store(
-        Path(settings.dataset), settings.store,
-        Path(settings.store_path) if settings.store_path else None)
+    if settings.store == "sparql":
+        # Sealed: plans only. Unsealed (forwarding): sends planned jobs to the one URL.
+        runner: Runner = (None if settings.seal
+                          else RemoteStore(settings.sparql_query_url, settings.graphs or []))
+    else:
+        runner = OxigraphStore(shared if shared is not None else open_store(
+            Path(settings.dataset), settings.store,
+            Path(settings.store_path) if settings.store_path else None))
     if settings.memory:
         cap_memory(settings.memory)
-    worker_loop(OxigraphStore(store), sock, sealed=sealed)
+    worker_loop(runner, sock, sealed=sealed, graphs=settings.graphs)
 
 
 def main(fd: int) -> None:
@@ -196,11 +215,16 @@ def main(fd: int) -> None:
     mode = settings.store
     dataset = Path(settings.dataset)
     store_path = Path(settings.store_path) if settings.store_path else None
+    store: ox.Store | None = None
     try:
-        store = open_store(dataset, mode, store_path)
-        graphs = OxigraphStore(store).graph_names()
-        # Build the SPARQL parser (about a second) once, here: every worker inherits it.
-        parser()
+        if mode == "sparql":
+            graphs = list(settings.graphs or [])
+        else:
+            store = open_store(dataset, mode, store_path)
+            graphs = OxigraphStore(store).graph_names()
+        if mode != "sparql" or settings.seal:  # (forwarding processes never parse)
+            # Build the SPARQL parser (about a second) once, here: every worker inherits it.
+            parser()
     except Exception as exc:  # noqa: BLE001 - sent to the server, which raises it
         send_frame(ctl, Frame.FAIL, json.dumps({"message": str(exc)}).encode())
         return
@@ -218,7 +242,7 @@ def main(fd: int) -> None:
                     f"it (never for a public endpoint)")}).encode())
                 return
     shared: ox.Store | None = store
-    if mode == "disk":
+    if mode in ("disk", "sparql"):
         # RocksDB runs threads: never fork with it open; each worker opens it read-only.
         del store
         shared = None

@@ -31,6 +31,9 @@ class RequestPolicy:
     inferred_graph: str = ""
     prefixes: tuple[tuple[str, str], ...] = ()
     """Prefixes a query may use without declaring them (the project's, iris.PREFIXES)."""
+    engine_rewrites: bool = True
+    """Apply the embedded engine's workarounds (engine_defects: the ORDER BY rewrite); off
+    for an external store, which has other defects (docs/external-store.md)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class JobKind(StrEnum):
     """Plan a client's query only: is the request valid? (for conditional requests)."""
     DUMP = "dump"
     """Write the whole store in one RDF format."""
+    PLAN = "plan"
+    """Plan a client's query and hand the planned ``query`` job back (external store: a
+    forwarding process runs it; ``ResultMeta.planned``)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,35 @@ class Job:
     prefixes: tuple[tuple[str, str], ...] = ()
     """Prefixes declared before the query's prologue (pyoxigraph's ``prefixes=``)."""
     request: PublicRequest | None = None
-    """The client's request, for ``request`` and ``check`` jobs."""
+    """The client's request, for ``request``, ``check`` and ``plan`` jobs."""
+    query_dataset: bool = False
+    """The query's own FROM / FROM NAMED define its dataset (an external store is then sent
+    no dataset parameters, which would override them)."""
+    form: str = ""
+    """SELECT, ASK, CONSTRUCT or DESCRIBE when known (an external store is asked for a
+    format by it); '' otherwise."""
+    seconds: float = 0.0
+    """Time left to the deadline when sent to a forwarding process (its store timeout)."""
+
+    def to_json(self) -> str:
+        """A planned query job as JSON (from a sealed query process: never pickled back)."""
+        if self.kind is not JobKind.QUERY or self.request is not None:
+            raise ValueError("only a planned query job travels as JSON")
+        fields = asdict(self)
+        fields.pop("request")
+        fields["result_format"] = self.result_format.name
+        fields["rdf_format"] = self.rdf_format.name
+        return json.dumps(fields)
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        fields = json.loads(text)
+        graphs = {k: tuple(fields[k]) if fields[k] is not None else None
+                  for k in ("default_graph", "named_graphs")}
+        return cls(**{**fields, **graphs, "kind": JobKind(fields["kind"]),
+                      "result_format": Format[fields["result_format"]],
+                      "rdf_format": Format[fields["rdf_format"]],
+                      "prefixes": tuple((str(a), str(b)) for a, b in fields["prefixes"])})
 
 
 class ResultForm(StrEnum):
@@ -108,6 +142,8 @@ class ResultMeta:
     """The row-cap probe query ran (the result may have reached the cap)."""
     complete: bool = False
     """The whole body is already produced (at most one buffer is still in flight)."""
+    planned: str = ""
+    """For a ``plan`` job: the planned query job (:meth:`Job.to_json`)."""
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
