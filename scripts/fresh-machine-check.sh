@@ -130,7 +130,7 @@ EOF
     kill -INT -- -"$pid"
     rc=0; wait "$pid" || rc=$?
     local after; after="$(tail -n +"$((before + 1))" "$out")"
-    record "$label" "\`./dev serve\`" "answered \`$answer\` at $url; Ctrl-C: exit $rc, printed: \`$(tr '\n' '⏎' <<<"$after")\`" "$answered"
+    record "$label" "\`./dev serve\`" "answered \`$answer\` at $url; Ctrl-C: exit $rc, printed: \`$(sed ':a;N;$!ba;s/\n/ ⏎ /g' <<<"$after")\`" "$answered"
 }
 
 try_test() {  # try_test MACHINE USER LABEL: ./dev test, the summary line

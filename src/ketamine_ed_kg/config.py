@@ -202,7 +202,7 @@ def _validate(config: ServiceConfig) -> ServiceConfig:
                           "(gunicorn's own limit)")
     if config.row_cap < 0 or config.max_request_bytes < 1:
         raise ConfigError("configuration row_cap / max_request_bytes: must not be negative")
-    if not 0 < config.port < 65536:
+    if not 0 <= config.port < 65536:  # 0: a free port, chosen when the server starts
         raise ConfigError(f"configuration port: {config.port} is not a TCP port")
     return config
 
