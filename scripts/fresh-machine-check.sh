@@ -18,7 +18,9 @@
 #     and alice's ./dev test runs the suite.
 #   machine B, bob, a normal user with sudo (NOPASSWD, so the script needs no password):
 #     ./dev serve installs the system packages with sudo and answers a query.
-#   machine B, root, in /root: ./dev serve answers a query; ./dev test runs the suite.
+#   machine B, root, in /root, with a half-made .venv in the clone (python but no pip):
+#     ./dev serve rebuilds .venv and answers a query; ./dev test runs the suite; a second
+#     set-up finds nothing to do.
 #
 # "Answers a query": ./dev serve --port N, a port free on the host (port 5000 may be taken: a
 # chroot shares the host's network), wait for the "serving <url>" line, POST an ASK query from the host, then
@@ -170,7 +172,10 @@ echo "bob ALL=(ALL) NOPASSWD: ALL" >"$work/B/etc/sudoers.d/bob"
 try_serve B bob "B: bob, sudo" || true
 grep -q "with sudo" "$log/serve-B-bob.log" && notes+=("bob's set-up said: \`$(grep -m1 'with sudo' "$log/serve-B-bob.log")\`")
 add_user B root
-try_serve B root "B: root" || true
+# A half-made .venv, as a venv created without python3-venv leaves it (python, no pip).
+as_user B root "python3 -m venv --without-pip .venv"
+try_serve B root "B: root, a half-made .venv in the clone" || true
+grep -q "half-made" "$log/serve-B-root.log" && notes+=("root's set-up said: \`$(grep -m1 'half-made' "$log/serve-B-root.log")\`")
 try_test B root "B: root"
 t0=$(now)
 as_user B root "./dev setup" >"$log/B-root-again.log" 2>&1 && rc=0 || rc=$?
