@@ -161,7 +161,8 @@ def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path |
 
     with hold:  # a later build must not prune the release this server is pinned to
         click.echo(f"  dataset {dataset}", err=True)
-        run_server(replace(config, dataset=dataset), announce=announce, listener=listener)
+        run_server(replace(config, dataset=dataset), announce=announce, listener=listener,
+                   quiet=True)
     click.echo(f"stopped serving {served[0]}" if served else "stopped", err=True)
 
 

@@ -122,10 +122,11 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None,
-          listener: socket.socket | None = None) -> None:
+          listener: socket.socket | None = None, *, quiet: bool = False) -> None:
     """Serve the app on ``listener`` (default: bound from ``config.host:config.port``) with
     the configured server until stopped; return normally when stopped by SIGINT (Ctrl-C) or
-    SIGTERM.
+    SIGTERM. ``quiet`` (the ``serve`` command) leaves gunicorn's start and stop messages out
+    unless the log level is DEBUG: ``announce`` and the caller say those things in one line.
 
     With gunicorn every HTTP process builds its own app (and query workers) after the fork.
     The configuration the app sees carries the port actually bound (port 0 picks one), so the
@@ -153,7 +154,7 @@ def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None,
 
                 return create_app(config)
 
-        if config.log_level.upper() != "DEBUG":
+        if quiet and config.log_level.upper() != "DEBUG":
             _quiet_gunicorn_lifecycle()
         master = os.getpid()
         try:
