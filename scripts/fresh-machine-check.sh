@@ -24,7 +24,10 @@
 #
 # "Answers a query": ./dev serve --port N, a port free on the host (port 5000 may be taken: a
 # chroot shares the host's network), wait for the "serving <url>" line, POST an ASK query from the host, then
-# SIGINT to the process group (what Ctrl-C sends). proc, sys, dev and a tmpfs on /dev/shm (for
+# SIGINT to the process group (what Ctrl-C sends).
+#
+# Bash reads a script as it runs it: to edit this file during a run, run a copy from a clone
+# (KED_FRESH_REPORT names where the report goes; default docs/fresh-machine.md of the clone). proc, sys, dev and a tmpfs on /dev/shm (for
 # chromium) are mounted for the run and unmounted afterwards; the chroots are deleted at the end.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -35,9 +38,14 @@ command -v mmdebstrap >/dev/null || { echo "fresh-machine-check: apt-get install
 
 work="${KED_FRESH_DIR:-/var/tmp/ked-fresh-check}"
 commit="$(git -C "$repo" rev-parse HEAD)"
-report="$repo/docs/fresh-machine.md"
+report="${KED_FRESH_REPORT:-$repo/docs/fresh-machine.md}"
 log="$work/log"
-rm -rf "$work"
+if grep -qF " $work/" /proc/mounts; then
+    echo "fresh-machine-check: something is still mounted under $work (an interrupted run?):" \
+         "unmount it first (grep '$work' /proc/mounts)" >&2
+    exit 2
+fi
+rm -rf --one-file-system "$work"
 apt_cache="$work-apt-archives"  # kept between runs: downloads only
 mkdir -p "$apt_cache/partial" "$log"
 cached_debs=$(find "$apt_cache" -maxdepth 1 -name '*.deb' | wc -l)
