@@ -23,12 +23,13 @@
 #     set-up finds nothing to do.
 #
 # "Answers a query": ./dev serve --port N, a port free on the host (port 5000 may be taken: a
-# chroot shares the host's network), wait for the "serving <url>" line, POST an ASK query from the host, then
-# SIGINT to the process group (what Ctrl-C sends).
+# chroot shares the host's network), wait for the "serving <url>" line, POST an ASK query from
+# the host, then SIGINT to the process group (what Ctrl-C sends). proc, sys, dev and a tmpfs on
+# /dev/shm (for chromium) are mounted for the run and unmounted afterwards; the chroots are
+# deleted at the end (the logs stay in $KED_FRESH_DIR/log).
 #
 # Bash reads a script as it runs it: to edit this file during a run, run a copy from a clone
-# (KED_FRESH_REPORT names where the report goes; default docs/fresh-machine.md of the clone). proc, sys, dev and a tmpfs on /dev/shm (for
-# chromium) are mounted for the run and unmounted afterwards; the chroots are deleted at the end.
+# (KED_FRESH_REPORT names where the report goes; default docs/fresh-machine.md of the clone).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 quick=""
@@ -211,4 +212,5 @@ $(for n in "${notes[@]}"; do echo "- $n"; done)
 
 Logs of the run were in \`$log\`.
 EOF
+rm -rf --one-file-system "$work/A" "$work/B" "$work/base"
 say "wrote $report"
