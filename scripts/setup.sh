@@ -31,7 +31,8 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 
 # Debian package | command that succeeds when it is present (empty: dpkg says it is installed)
-# | why the project needs it. Add a row to add a package.
+# | why the project needs it (the fields are split at "|", so a check cannot use a pipe).
+# Add a row to add a package.
 SYSTEM_PACKAGES=(
     "python3-venv|$PY -c 'import ensurepip, venv'|creates .venv with pip in it"
     "default-jre-headless|command -v java|a Java runtime for HermiT, the OWL reasoner"
