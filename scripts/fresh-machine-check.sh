@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Try the README on fresh Debian 12 machines, and write what happened to docs/fresh-machine.md.
 #
-#   sudo scripts/fresh-machine-check.sh [--quick]
+#   sudo scripts/fresh-machine-check.sh [--quick] [--full-root]
 #
 # Needs root (chroot, mount) and mmdebstrap; downloads Debian packages from deb.debian.org and
 # Python/npm packages from their registries, as a newcomer's machine would. Not part of the
-# unit tests: it takes tens of minutes. --quick runs a few test modules instead of the whole
-# suite (for trying the script itself; the report says so).
+# unit tests: it takes tens of minutes. The whole suite runs once, as alice; root runs its fast
+# groups (CONTRIBUTING.md) unless --full-root. --quick runs two test modules instead (for
+# trying the script itself). The report says which.
 #
 # Each machine is a chroot of Debian 12 (bookworm, mmdebstrap's default "important" variant:
 # what a minimal installation has) plus python3 and git, the README's prerequisites, with a
@@ -33,7 +34,14 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 quick=""
-[ "${1:-}" = "--quick" ] && quick=1
+full_root=""
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=1 ;;
+        --full-root) full_root=1 ;;
+        *) echo "usage: scripts/fresh-machine-check.sh [--quick] [--full-root]" >&2; exit 2 ;;
+    esac
+done
 [ "$(id -u)" = "0" ] || { echo "fresh-machine-check: needs root (chroot, mount)" >&2; exit 2; }
 command -v mmdebstrap >/dev/null || { echo "fresh-machine-check: apt-get install mmdebstrap" >&2; exit 2; }
 
@@ -107,7 +115,7 @@ as_user() {  # as_user MACHINE USER COMMAND: a login-like environment, in the cl
         bash -c "cd ~/ketamine-ed-kg && $3"
 }
 
-record() { rows+=("| $1 | $2 | $3 | $4 |"); say "$1 / $2: $3 ($4 s)"; }
+record() { rows+=("| $1 | $2 | $3 | $4 |"); say "$1 / $2: $3 ($4 s)"; write_report; }
 
 try_serve() {  # try_serve MACHINE USER LABEL: ./dev serve, a query, Ctrl-C
     local machine="$1" user="$2" label="$3" out="$log/serve-$1-$2.log" pid url="" t0 i rc
@@ -144,13 +152,44 @@ EOF
     record "$label" "\`./dev serve\`" "answered \`$answer\` at $url; Ctrl-C: exit $rc, printed: \`$(sed ':a;N;$!ba;s/\n/ ⏎ /g' <<<"$after")\`" "$answered"
 }
 
-try_test() {  # try_test MACHINE USER LABEL: ./dev test, the summary line
-    local machine="$1" user="$2" label="$3" out="$log/test-$1-$2.log" t0 rc=0 args="-q -p no:cacheprovider"
-    [ -z "$quick" ] || args="$args tests/test_server_cli.py tests/test_validate_cli.py"
+FAST='-m "not (slow or hermit or pyrudof or rebuild or deadline or w3c or fuzz or browser)" --ignore=tests/test_openapi_schemathesis.py'
+try_test() {  # try_test MACHINE USER LABEL [fast]: ./dev test (or its fast groups), the summary
+    local machine="$1" user="$2" label="$3" out="$log/test-$1-$2.log" t0 rc=0 args="-q" what
+    what="\`./dev test\`"
+    if [ -n "$quick" ]; then
+        args="$args tests/test_server_cli.py tests/test_validate_cli.py"; what="$what (--quick: 2 modules)"
+    elif [ -n "${4:-}" ]; then
+        args="$args $FAST"; what="\`./dev test $FAST\` (the fast groups, CONTRIBUTING.md)"
+    fi
     t0=$(now)
     as_user "$machine" "$user" "./dev test $args" >"$out" 2>&1 || rc=$?
     local summary; summary="$(grep -E '^(=+ )?[0-9]+ (passed|failed)' "$out" | tail -1 | tr -d '=' | xargs || true)"
-    record "$label" "\`./dev test${quick:+ (--quick subset)}\`" "exit $rc: $summary" "$(secs "$t0" "$(now)")"
+    record "$label" "$what" "exit $rc: $summary" "$(secs "$t0" "$(now)")"
+}
+
+write_report() {  # the report so far (rewritten after every row, so a long run shows progress)
+cat >"$report" <<EOF
+# Fresh-machine check
+
+Written by \`scripts/fresh-machine-check.sh\` on $(date -u +'%Y-%m-%d %H:%M UTC') for commit
+\`${commit:0:12}\`${quick:+ (**--quick**: a subset of the tests)}: Debian 12 chroots (mmdebstrap, variant
+\`important\`, plus \`python3\` and \`git\`: built in ${base_secs} s) with a fresh clone in each
+user's home, on a shared 2-core machine; no \`../shared\` (the tests that need it skip, saying
+why). \`./dev serve\` was run with \`--port N\`, N free on the host (a chroot shares the host's ports), until it
+printed its URL, asked an ASK query over HTTP, then got SIGINT (Ctrl-C); times are from the
+start of the command (so the first \`./dev serve\` includes the set-up and the build).
+Downloaded \`.deb\` files are shared between the two machines ($cached_debs were already there from an
+earlier run when this one started).
+
+| who | command | result | seconds |
+|---|---|---|---|
+$(printf '%s\n' "${rows[@]}")
+
+$(for n in "${notes[@]}"; do echo "- $n"; done)
+
+Logs of the run were in \`$log\`.
+$([ -n "${finished:-}" ] || echo "**The run was still going when this was written: rows are missing.**")
+EOF
 }
 
 # --- machine A: alice, no sudo -------------------------------------------------------------
@@ -185,32 +224,13 @@ add_user B root
 as_user B root "python3 -m venv --without-pip .venv"
 try_serve B root "B: root, a half-made .venv in the clone" || true
 grep -q "half-made" "$log/serve-B-root.log" && notes+=("root's set-up said: \`$(grep -m1 'half-made' "$log/serve-B-root.log")\`")
-try_test B root "B: root"
+try_test B root "B: root" "$([ -n "$full_root" ] || echo fast)"
 t0=$(now)
 as_user B root "./dev setup" >"$log/B-root-again.log" 2>&1 && rc=0 || rc=$?
 record "B: root" "set-up again (nothing changed)" "exit $rc, $(wc -l <"$log/B-root-again.log") lines of output" "$(secs "$t0" "$(now)")"
 cleanup
 
-cat >"$report" <<EOF
-# Fresh-machine check
-
-Written by \`scripts/fresh-machine-check.sh\` on $(date -u +'%Y-%m-%d %H:%M UTC') for commit
-\`${commit:0:12}\`${quick:+ (**--quick**: a subset of the tests)}: Debian 12 chroots (mmdebstrap, variant
-\`important\`, plus \`python3\` and \`git\`: built in ${base_secs} s) with a fresh clone in each
-user's home, on a shared 2-core machine; no \`../shared\` (the tests that need it skip, saying
-why). \`./dev serve\` was run with \`--port N\`, N free on the host (a chroot shares the host's ports), until it
-printed its URL, asked an ASK query over HTTP, then got SIGINT (Ctrl-C); times are from the
-start of the command (so the first \`./dev serve\` includes the set-up and the build).
-Downloaded \`.deb\` files are shared between the two machines ($cached_debs were already there from an
-earlier run when this one started).
-
-| who | command | result | seconds |
-|---|---|---|---|
-$(printf '%s\n' "${rows[@]}")
-
-$(for n in "${notes[@]}"; do echo "- $n"; done)
-
-Logs of the run were in \`$log\`.
-EOF
+finished=1
+write_report
 rm -rf --one-file-system "$work/A" "$work/B" "$work/base"
 say "wrote $report"
