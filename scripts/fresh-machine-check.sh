@@ -57,7 +57,7 @@ fi
 rm -rf --one-file-system "$work"
 apt_cache="$work-apt-archives"  # kept between runs: downloads only
 mkdir -p "$apt_cache/partial" "$log"
-cached_debs=$(find "$apt_cache" -maxdepth 1 -name '*.deb' | wc -l)
+cached_debs=$(find "$apt_cache/" -maxdepth 1 -name '*.deb' | wc -l)
 rows=()       # the report's table rows
 notes=()      # the report's notes
 mounted=()    # mount points to unmount, in order
