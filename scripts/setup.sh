@@ -30,11 +30,11 @@ cd "$(dirname "$0")/.."
 
 PY="${PYTHON:-python3}"
 
-# Debian package | command that succeeds when it is present (empty: dpkg says it is installed)
-# | why the project needs it (the fields are split at "|", so a check cannot use a pipe).
-# Add a row to add a package.
+# Debian package | shell command that succeeds when it is present (empty: dpkg says it is
+# installed) | why the project needs it. The fields are split at "|", so a check cannot
+# contain one (put it in a function, as venv_module). Add a row to add a package.
 SYSTEM_PACKAGES=(
-    "python3-venv|$PY -c 'import ensurepip, venv'|creates .venv with pip in it"
+    "python3-venv|venv_module|creates .venv with pip in it"
     "default-jre-headless|command -v java|a Java runtime for HermiT, the OWL reasoner"
     "libseccomp2||query processes are sealed off the network with seccomp"
     "nodejs|command -v node|the query editor's front end and Comunica are npm packages"
@@ -59,12 +59,27 @@ elif [ "$#" -gt 0 ]; then
     exit 2
 fi
 
+# Few processes on the quick path (each costs a fork, and every ./dev command runs this).
+stale() {  # stale STAMP FILE: true when STAMP does not hold FILE's hash
+    local have="" want
+    [ -f "$1" ] && read -r have <"$1"
+    want="$(sha256sum "$2")"
+    [ "$have" != "${want%% *}" ]
+}
+stamp() { local want; want="$(sha256sum "$2")"; echo "${want%% *}" >"$1"; }
+venv_current=""
+if [ -x .venv/bin/python ] && ! stale .venv/.ked-installed pyproject.toml; then venv_current=1; fi
+# python3-venv is needed to create .venv: not asked for while .venv is there and up to date
+# (a Python start-up less on every run; python3 itself is checked only then too).
+venv_module() { [ -n "$venv_current" ] || "$PY" -c 'import ensurepip, venv'; }
+
 # --- Prerequisites that set-up cannot install for you -------------------------------------
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
     say "apt-get and dpkg-query are missing: this set-up needs Debian 12 or a system built on it"
     exit 1
 fi
-if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+if [ -z "$venv_current" ] \
+        && ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     say "$PY (Python >= 3.11) is missing; as root: apt-get install python3"
     exit 1
 fi
@@ -72,20 +87,20 @@ fi
 # --- 1. System packages --------------------------------------------------------------------
 installed() {  # the packages among "$@" that dpkg reports as installed, one a line
     dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>/dev/null \
-        | awk '$1 == "ii" { print $2 }' | sed 's/:.*//'
+        | awk '$1 == "ii" { print $2 }'
 }
 missing_packages() {  # prints "package|why" for each row whose check fails
     local row pkg check why dpkg_rows=()
     for row in "${SYSTEM_PACKAGES[@]}"; do
         IFS='|' read -r pkg check why <<<"$row"
         if [ -z "$check" ]; then dpkg_rows+=("$pkg|$why"); continue; fi
-        bash -c "$check" >/dev/null 2>&1 || echo "$pkg|$why"
+        eval "$check" >/dev/null 2>&1 || echo "$pkg|$why"
     done
     [ "${#dpkg_rows[@]}" -gt 0 ] || return 0
     local have
     have="$(installed "${dpkg_rows[@]%%|*}")"
     for row in "${dpkg_rows[@]}"; do
-        grep -qxF "${row%%|*}" <<<"$have" || echo "$row"
+        [[ $'\n'"$have"$'\n' == *$'\n'"${row%%|*}"$'\n'* ]] || echo "$row"
     done
 }
 
@@ -139,13 +154,9 @@ if [ -n "$check_only" ] && [ "$#" -gt 0 ]; then say "nothing missing"; exit 0; f
 
 # --- 2-4. The project's own environment, written as the user into the checkout -------------
 pending=()  # what --check would do
-stale() {  # stale STAMP FILE: true when STAMP does not hold FILE's hash
-    [ ! -f "$1" ] || [ "$(cat "$1")" != "$(sha256sum "$2" | cut -d' ' -f1)" ]
-}
-stamp() { sha256sum "$2" | cut -d' ' -f1 > "$1"; }
 
 venv_works() { [ -x .venv/bin/python ] && .venv/bin/python -c 'import pip' >/dev/null 2>&1; }
-if [ ! -x .venv/bin/python ] || stale .venv/.ked-installed pyproject.toml; then
+if [ -z "$venv_current" ]; then
     if [ -n "$check_only" ]; then
         pending+=(".venv: create or update (pip install -e '.[test]')")
     else
