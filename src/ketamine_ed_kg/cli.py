@@ -145,24 +145,25 @@ def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path |
     from .server.run import serve as run_server
 
     config = load_config({"host": host, "port": port, "config_file": config_file})
-    listener = listen(config.host, config.port)
-    if config.dataset is None:
-        run_build(ctx.paths, progress=_progress)
-        hold = pin_current(ctx.paths.build_dir)
-        dataset = hold.path / DATASET_FILE
-    else:
-        dataset = pin_dataset(config.dataset)
-        hold = hold_release(dataset.parent)
     served: list[str] = []
 
     def announce(url: str) -> None:
         served.append(url)
         click.echo(f"serving {url}")
 
-    with hold:  # a later build must not prune the release this server is pinned to
-        click.echo(f"  dataset {dataset}", err=True)
-        run_server(replace(config, dataset=dataset), announce=announce, listener=listener,
-                   quiet=True)
+    # Closed here if the build fails; once serving, the server owns it (closing is a no-op).
+    with listen(config.host, config.port) as listener:
+        if config.dataset is None:
+            run_build(ctx.paths, progress=_progress)
+            hold = pin_current(ctx.paths.build_dir)
+            dataset = hold.path / DATASET_FILE
+        else:
+            dataset = pin_dataset(config.dataset)
+            hold = hold_release(dataset.parent)
+        with hold:  # a later build must not prune the release this server is pinned to
+            click.echo(f"  dataset {dataset}", err=True)
+            run_server(replace(config, dataset=dataset), announce=announce, listener=listener,
+                       quiet=True)
     click.echo(f"stopped serving {served[0]}" if served else "stopped", err=True)
 
 
