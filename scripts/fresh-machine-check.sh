@@ -122,6 +122,7 @@ try_serve() {  # try_serve MACHINE USER LABEL: ./dev serve, a query, Ctrl-C
     local port
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     t0=$(now)
+    : >"$out"
     setsid bash -c "$(declare -f as_user); work='$work'; ca_env='$ca_env'; \
         as_user '$machine' '$user' 'exec ./dev serve --port $port'" >"$out" 2>&1 &
     pid=$!
