@@ -22,8 +22,14 @@ ABSENT = "ked-no-such-debian-package"
 
 
 def _check(*args: str, user: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*(user or []), str(SETUP), "--check", *args], capture_output=True,
-                          text=True, timeout=120, cwd="/")
+    if user is None:
+        return subprocess.run([str(SETUP), "--check", *args], capture_output=True, text=True,
+                              timeout=120, cwd="/")
+    # Another user may not be able to read the checkout (e.g. under /root): bash reads the
+    # script from its standard input, opened here (checking named packages needs no checkout).
+    with SETUP.open("rb") as script:
+        return subprocess.run([*user, "bash", "-s", "--", "--check", *args], stdin=script,
+                              capture_output=True, text=True, timeout=120, cwd="/")
 
 
 def test_every_system_package_is_present_here() -> None:
