@@ -1,4 +1,6 @@
-# Developer shortcuts. The README's two commands (./dev serve, ./dev test) need no make.
+# Optional shortcuts for developers who have make (a fresh Debian machine lacks it: apt-get
+# install make). Nothing needs it: each target is one command CONTRIBUTING.md spells out, and
+# the README's two commands are ./dev serve and ./dev test.
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 # The slow groups (markers registered in pyproject.toml) that test-fast leaves out, and a module

@@ -30,12 +30,18 @@ every test that asks for ``shared_dir`` is marked ``shared``, and every test tha
 Hypothesis (used by the fuzz and schemathesis tests) keeps its storage directory in a private
 temporary folder for the whole run, never in ``./.hypothesis``.
 
+Temporary files of the run, this process's (``tempfile``) and every subprocess's (``TMPDIR``:
+servers, Java, chromium, node), go into a folder of pytest's base temporary folder, which
+pytest removes after a run that passed (``tmp_path_retention_policy``): what a tool, or a
+process a test kills, leaves behind goes with it.
+
 At the end of the session, the run fails if it created, changed or removed anything in the
 checkout (``support/checkout_guard.py`` says what is compared and what is left out).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -126,6 +132,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_files_in_basetemp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("tmp", numbered=False)
+    before_env, before = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before
+        if before_env is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = before_env
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ both, so CI runs these.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,12 @@ def _chromium(profile: Path, javascript: bool = True) -> WebDriver:
     if not javascript:
         options.add_experimental_option(
             "prefs", {"profile.managed_default_content_settings.javascript": 2})
-    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    # Chromium keeps its crash reports under $XDG_CONFIG_HOME/chromium and GLib its dconf
+    # cache under $XDG_CACHE_HOME, whatever the profile: both go beside the profile, not HOME.
+    env = dict(os.environ, XDG_CONFIG_HOME=str(profile.parent / "xdg-config"),
+               XDG_CACHE_HOME=str(profile.parent / "xdg-cache"))
+    return webdriver.Chrome(options=options,
+                            service=Service(executable_path=CHROMEDRIVER, env=env))
 
 
 def _need_chromium() -> None:

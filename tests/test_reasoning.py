@@ -10,6 +10,7 @@ consistent.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import owlready2
@@ -196,6 +197,26 @@ def test_a_datatype_outside_the_map_is_rejected(sources: ProjectPaths, java: str
     )
     with pytest.raises(DataError, match="HermiT rejected the input"):
         reason_graph(with_snippet(sources, snippet), included_data=True)
+
+
+@pytest.mark.parametrize("outcome", ["inconsistent", "rejected"])
+def test_hermit_leaves_no_temporary_file(sources: ProjectPaths, java: str, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, outcome: str) -> None:
+    """owlready2 unlinks HermiT's input file only after a success; an inconsistent graph or
+    a rejected one must not leave it in the temporary folder (here a folder of the test's)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    if outcome == "inconsistent":
+        graph = with_snippet(sources, CORRECT, MISTAKES["diagnosis typed as a drug"])
+        assert not reason_graph(graph, included_data=True).consistent
+    else:
+        graph = with_snippet(sources, 'ked:t-pub a kedo:Publication ; kedo:publicationYear '
+                                      '"2020"^^<http://www.w3.org/2001/XMLSchema#gYear> .')
+        with pytest.raises(DataError, match="HermiT rejected the input"):
+            reason_graph(graph, included_data=True)
+    assert tempfile.gettempdir() == str(folder)
+    assert sorted(folder.iterdir()) == []
 
 
 # --- errors and the command line -----------------------------------------------------------

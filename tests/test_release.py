@@ -326,7 +326,10 @@ def captured_serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, A
     gunicorn process is built from) and whether the release is held meanwhile."""
     calls: list[dict[str, Any]] = []
 
-    def fake_serve(config: ServiceConfig, announce: Any = None) -> None:
+    def fake_serve(config: ServiceConfig, announce: Any = None, listener: Any = None,
+                   quiet: bool = False) -> None:
+        if listener is not None:
+            listener.close()
         fd = os.open(config.dataset_path().parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -8,23 +8,33 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+
 from support.project import BuiltDataset
 from support.server import free_port, request, stop_process
 
 
+def _serve_command(built_dataset: BuiltDataset, port: int) -> list[str]:
+    cli = Path(sys.executable).parent / "ketamine-ed-kg"
+    return [str(cli), "--root", str(built_dataset.checkout.root), "serve", "--port", str(port)]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("KETAMINE_ED_KG_")}
+
+
 def test_serve_prints_its_url_and_answers(built_dataset: BuiltDataset) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KETAMINE_ED_KG_")}
-    cli = Path(sys.executable).parent / "ketamine-ed-kg"
-    root = built_dataset.checkout.root
-    proc = subprocess.Popen([str(cli), "--root", str(root), "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(_serve_command(built_dataset, port), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=_env())
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
@@ -35,3 +45,48 @@ def test_serve_prints_its_url_and_answers(built_dataset: BuiltDataset) -> None:
         assert json.loads(reply.body)["boolean"] is True
     finally:
         stop_process(proc, signal.SIGINT)
+
+
+def test_a_busy_port_is_named_with_the_way_out(built_dataset: BuiltDataset) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run(_serve_command(built_dataset, port), capture_output=True,
+                              text=True, env=_env(), timeout=120)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (f"error: port {port} on 127.0.0.1 is in use (another server is "
+                           f"listening there): choose another with --port N, or --port 0 for "
+                           f"a free one\n")
+
+
+@pytest.mark.slow
+def test_ctrl_c_after_port_0_stops_with_one_line(built_dataset: BuiltDataset,
+                                                 tmp_path: Path) -> None:
+    """``--port 0`` serves on a free port and prints it; Ctrl-C (SIGINT to the whole process
+    group, as a terminal sends it, query processes included) stops everything with one line
+    and exit status 0: no traceback, no gunicorn chatter."""
+    errors = tmp_path / "stderr"
+    with errors.open("w", encoding="utf-8") as sink:
+        proc = subprocess.Popen(_serve_command(built_dataset, 0), stdout=subprocess.PIPE,
+                                stderr=sink, text=True, env=_env(), start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        match = re.fullmatch(r"serving (http://127\.0\.0\.1:([0-9]+)/sparql)", line)
+        assert match, line
+        url, port = match.group(1), int(match.group(2))
+        assert port != 0
+        reply = request(f"{url}?{urlencode({'query': 'ASK { ?s ?p ?o }'})}", timeout=120)
+        assert json.loads(reply.body)["boolean"] is True
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        assert proc.stdout.read() == ""
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    said = errors.read_text(encoding="utf-8").splitlines()
+    progress = [text for text in said if text.startswith("  ")]  # build and dataset lines
+    assert [text for text in said if text not in progress] == [f"stopped serving {url}"]

@@ -42,9 +42,9 @@ def test_ini_file_and_lists(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"store": "tape"}, "store"), ({"deadline": "-1"}, "deadline"), ({"port": 0}, "port"),
-    ({"workers": 0}, "workers"), ({"gzip": "maybe"}, "boolean"), ({"colour": "red"}, "unknown"),
-    ({"row_cap": "many"}, "row_cap"),
+    ({"store": "tape"}, "store"), ({"deadline": "-1"}, "deadline"), ({"port": -1}, "port"),
+    ({"port": 65536}, "port"), ({"workers": 0}, "workers"), ({"gzip": "maybe"}, "boolean"),
+    ({"colour": "red"}, "unknown"), ({"row_cap": "many"}, "row_cap"),
 ])
 def test_invalid_values(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -171,36 +171,50 @@ def reason(ctx: _Context, ontology_only: bool) -> None:
 
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="TCP port (default 5000).")
+@click.option("--port", type=int, default=None,
+              help="TCP port (default 5000; 0: a free port, printed with the URL).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="TOML or INI configuration file (see docs/configuration.md).")
 @pass_ctx
 def serve(ctx: _Context, host: str | None, port: int | None, config_file: Path | None) -> None:
     """Build if needed, then serve the SPARQL 1.1 endpoint (gunicorn) and print its URL.
 
-    The release to serve is resolved once, here: the configuration every HTTP process is
-    built from names ``build/releases/<digest>/dataset.nq``, so a process gunicorn respawns
-    after a rebuild still serves the same version (restart to serve a new build).
+    The port is bound first, so a busy one is reported before the build. The release to
+    serve is resolved once, here: the configuration every HTTP process is built from names
+    ``build/releases/<digest>/dataset.nq``, so a process gunicorn respawns after a rebuild
+    still serves the same version (restart to serve a new build). Ctrl-C (SIGINT) or SIGTERM
+    stops it with one line, ``stopped serving <url>``, and exit status 0: a stop that was
+    asked for is a success.
     """
     from dataclasses import replace
 
     from .build import build as run_build
     from .config import load_config
     from .release import DATASET_FILE, hold_release, pin_current, pin_dataset
+    from .server.run import listen
     from .server.run import serve as run_server
 
     config = load_config({"host": host, "port": port, "config_file": config_file})
-    if config.dataset is None:
-        run_build(ctx.paths, progress=_progress)
-        hold = pin_current(ctx.paths.build_dir)
-        dataset = hold.path / DATASET_FILE
-    else:
-        dataset = pin_dataset(config.dataset)
-        hold = hold_release(dataset.parent)
-    with hold:  # a later build must not prune the release this server is pinned to
-        click.echo(f"  dataset {dataset}", err=True)
-        run_server(replace(config, dataset=dataset),
-                   announce=lambda url: click.echo(f"serving {url}", err=False))
+    served: list[str] = []
+
+    def announce(url: str) -> None:
+        served.append(url)
+        click.echo(f"serving {url}")
+
+    # Closed here if the build fails; once serving, the server owns it (closing is a no-op).
+    with listen(config.host, config.port) as listener:
+        if config.dataset is None:
+            run_build(ctx.paths, progress=_progress)
+            hold = pin_current(ctx.paths.build_dir)
+            dataset = hold.path / DATASET_FILE
+        else:
+            dataset = pin_dataset(config.dataset)
+            hold = hold_release(dataset.parent)
+        with hold:  # a later build must not prune the release this server is pinned to
+            click.echo(f"  dataset {dataset}", err=True)
+            run_server(replace(config, dataset=dataset), announce=announce, listener=listener,
+                       quiet=True)
+    click.echo(f"stopped serving {served[0]}" if served else "stopped", err=True)
 
 
 @cli.command("add-source")
@@ -413,7 +427,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # Ctrl-C during a command (a build, a validation): one line, the shell's status 130.
+        click.echo("interrupted", err=True)
         sys.exit(130)
     except SourceParseError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -232,7 +232,7 @@ def _validate(config: ServiceConfig) -> ServiceConfig:
         raise ConfigError("configuration row_cap / max_request_bytes: must not be negative")
     if config.forwarded_hops < 0:
         raise ConfigError("configuration forwarded_hops: must not be negative")
-    if not 0 < config.port < 65536:
+    if not 0 <= config.port < 65536:  # 0: a free port, chosen when the server starts
         raise ConfigError(f"configuration port: {config.port} is not a TCP port")
     return config
 

@@ -20,9 +20,11 @@ with an error instead of silently treating the values as opaque.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,16 +140,18 @@ def reason_graph(
             world.get_ontology(nt_path.as_uri()).load()
             timings["load"] = time.perf_counter() - t0
 
-        progress(f"running HermiT on {len(graph)} triples (starts a Java VM, takes a few seconds)")
-        t0 = time.perf_counter()
-        consistent = True
-        try:
-            owlready2.sync_reasoner_hermit(world, debug=0)
-        except owlready2.OwlReadyInconsistentOntologyError:
-            consistent = False
-        except owlready2.OwlReadyJavaError as exc:
-            raise DataError(f"HermiT rejected the input: {str(exc).strip()[:2000]}") from exc
-        timings["hermit"] = time.perf_counter() - t0
+            progress(f"running HermiT on {len(graph)} triples (starts a Java VM, takes a few "
+                     "seconds)")
+            t0 = time.perf_counter()
+            consistent = True
+            try:
+                with _owlready2_temp_files_in(tmp):
+                    owlready2.sync_reasoner_hermit(world, debug=0)
+            except owlready2.OwlReadyInconsistentOntologyError:
+                consistent = False
+            except owlready2.OwlReadyJavaError as exc:
+                raise DataError(f"HermiT rejected the input: {str(exc).strip()[:2000]}") from exc
+            timings["hermit"] = time.perf_counter() - t0
 
         if consistent:
             unsatisfiable = tuple(
@@ -168,6 +172,23 @@ def reason_graph(
         timings=timings,
         ontology_file=ontology_file,
     )
+
+
+@contextlib.contextmanager
+def _owlready2_temp_files_in(folder: str) -> Iterator[None]:
+    """Make owlready2 write HermiT's input file into ``folder`` (removed with it).
+
+    owlready2 writes the world to a ``tempfile.NamedTemporaryFile(delete=False)`` for HermiT
+    and unlinks it only when HermiT succeeds: an inconsistent ontology or a Java error left a
+    file of up to a megabyte in /tmp each time. It has no option for the folder, so the
+    ``tempfile`` default is pointed at ours for the call (reasoning runs one at a time).
+    """
+    before = tempfile.tempdir
+    tempfile.tempdir = folder
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
 
 
 def reason(

@@ -12,8 +12,11 @@ malformed requests. :func:`gunicorn_options` is the one definition of the gunico
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -24,6 +27,7 @@ from typing import Any
 from waitress.server import create_server
 
 from ..config import ServiceConfig
+from ..errors import ConfigError
 
 
 def waitress_options(config: ServiceConfig) -> dict[str, Any]:
@@ -58,6 +62,16 @@ def _worker_tmp_dir() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
+def _leave_ctrl_c_to_the_master(_worker: Any) -> None:
+    """An HTTP process ignores SIGINT; its master, which gets the same Ctrl-C, stops it.
+
+    Ctrl-C in a terminal signals every process of the foreground group. Were the HTTP
+    processes to exit on it themselves, the master's own stop signal (SIGQUIT) would reach
+    them halfway through their exit and print a ``SystemExit`` traceback each.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def gunicorn_options(config: ServiceConfig) -> dict[str, Any]:
     """gunicorn settings derived from the service configuration: the one definition, used
     by :func:`serve` and by ``server/gunicorn.conf.py``."""
@@ -81,6 +95,7 @@ def gunicorn_options(config: ServiceConfig) -> dict[str, Any]:
         # No control socket: it would be created under $XDG_RUNTIME_DIR or ~/.gunicorn/ (and
         # log "Control server error ... Permission denied" where HOME is not writable).
         "control_socket_disable": True,
+        "post_worker_init": _leave_ctrl_c_to_the_master,
         "worker_tmp_dir": _worker_tmp_dir(),
         "accesslog": None,
         "errorlog": "-",
@@ -88,18 +103,50 @@ def gunicorn_options(config: ServiceConfig) -> dict[str, Any]:
     }
 
 
-def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None) -> None:
-    """Serve the app on ``config.host:config.port`` with the configured server until stopped.
+def listen(host: str, port: int) -> socket.socket:
+    """The service's listening socket, bound before anything else starts.
+
+    Binding it here, rather than inside gunicorn, turns a busy port into one message that
+    names the port and the way out (gunicorn would retry for 5 s and end with "Can't connect
+    to ..."), and makes port 0 (a free port, chosen by the kernel) known before the URL is
+    printed. gunicorn and waitress are then handed this socket, so nothing can take the port
+    in between.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is in use (another server is listening there): "
+                f"choose another with --port N, or --port 0 for a free one") from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None,
+          listener: socket.socket | None = None, *, quiet: bool = False) -> None:
+    """Serve the app on ``listener`` (default: bound from ``config.host:config.port``) with
+    the configured server until stopped; return normally when stopped by SIGINT (Ctrl-C) or
+    SIGTERM. ``quiet`` (the ``serve`` command) leaves gunicorn's start and stop messages out
+    unless the log level is DEBUG: ``announce`` and the caller say those things in one line.
 
     With gunicorn every HTTP process builds its own app (and query workers) after the fork.
+    The configuration the app sees carries the port actually bound (port 0 picks one), so the
+    URLs it advertises are right.
     """
-    url = f"http://{config.host}:{config.port}/sparql"
+    if listener is None:
+        listener = listen(config.host, config.port)
+    config = replace(config, port=listener.getsockname()[1])
+    url = f"http://{_url_host(config.host)}:{config.port}/sparql"
     if config.server == "gunicorn":
         from gunicorn.app.base import BaseApplication
 
+        # gunicorn adopts the descriptor (and closes it when it stops).
+        options = gunicorn_options(config) | {"bind": f"fd://{listener.detach()}"}
+
         class _Application(BaseApplication):  # type: ignore[misc]
             def load_config(self) -> None:
-                for key, value in gunicorn_options(config).items():
+                for key, value in options.items():
                     self.cfg.set(key, value)
                 if announce is not None:
                     self.cfg.set("when_ready", lambda _arbiter: announce(url))
@@ -109,7 +156,16 @@ def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None) 
 
                 return create_app(config)
 
-        _Application().run()
+        if quiet and config.log_level.upper() != "DEBUG":
+            _quiet_gunicorn_lifecycle()
+        master = os.getpid()
+        try:
+            _Application().run()
+        except SystemExit as exc:
+            # gunicorn's arbiter exits 0 once it stopped on SIGINT or SIGTERM: a normal return.
+            # Its HTTP processes are forks that exit through here too; they keep exiting.
+            if os.getpid() != master or exc.code not in (0, None):
+                raise
         return
     from . import close_app, create_app
 
@@ -118,21 +174,48 @@ def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None) 
         # SIGTERM (service managers) should stop the query workers too, like Ctrl-C.
         signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     try:
-        _serve_waitress(app, config, announce)
+        server = create_server(app, sockets=[listener], **waitress_options(config))
+        try:
+            if announce is not None:
+                announce(url)
+            server.run()
+        finally:
+            server.close()
+    except (KeyboardInterrupt, SystemExit) as exc:
+        if isinstance(exc, SystemExit) and exc.code not in (0, None):
+            raise
     finally:
         close_app(app)
 
 
-def _serve_waitress(app: Any, config: ServiceConfig,
-                    announce: Callable[[str], None] | None) -> None:
-    server = create_server(app, host=config.host, port=config.port, **waitress_options(config))
-    port = server.effective_port
-    if announce is not None:
-        announce(f"http://{config.host}:{port}/sparql")
-    try:
-        server.run()
-    finally:
-        server.close()
+_LIFECYCLE = frozenset({
+    "Starting gunicorn %s", "Listening at: %s (%s)", "Using worker: %s",
+    "Booting worker with pid: %s", "Handling signal: %s", "Worker exiting (pid: %s)",
+    "Shutting down: %s",
+})
+"""gunicorn's INFO messages about starting and stopping itself and its HTTP processes."""
+
+
+class _LifecycleFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and record.msg in _LIFECYCLE)
+
+
+def _quiet_gunicorn_lifecycle() -> None:
+    """Leave gunicorn's start and stop messages out of ``serve``'s output (DEBUG keeps them).
+
+    ``serve`` says "serving <url>" when it is ready and "stopped serving <url>" when it
+    stopped; gunicorn's own lines (a "Booting worker" and a "Worker exiting" per HTTP process,
+    "Handling signal: int" ...) would surround each of them with a handful of log lines.
+    Warnings and errors, and every other message, still show.
+    """
+    logger = logging.getLogger("gunicorn.error")
+    if not any(isinstance(found, _LifecycleFilter) for found in logger.filters):
+        logger.addFilter(_LifecycleFilter())
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 class LiveServer:
@@ -192,4 +275,4 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-__all__ = ["LiveServer", "gunicorn_options", "serve", "waitress_options"]
+__all__ = ["LiveServer", "gunicorn_options", "listen", "serve", "waitress_options"]

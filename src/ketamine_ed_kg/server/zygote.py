@@ -208,7 +208,14 @@ def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
 
 
 def main(fd: int) -> None:
-    """Zygote entry point: load the store, seal the network, report ready, fork workers."""
+    """Zygote entry point: load the store, seal the network, report ready, fork workers.
+
+    Ctrl-C in a terminal sends SIGINT to every process of the foreground group, this one and
+    its query processes included. They ignore it: their server stops them (the control socket
+    closes, and they die with their parent), so Ctrl-C gives the server's one line instead of
+    a KeyboardInterrupt traceback from each of them.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctl = socket.socket(fileno=fd)
     _kind, payload = recv_frame(ctl)
     settings = ZygoteSettings.from_json(payload)
