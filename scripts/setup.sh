@@ -4,6 +4,7 @@
 #   - a virtual environment in .venv with the package and its test tools;
 #   - Node.js and npm from Debian when the machine has none; the query editor's npm packages
 #     (server/web, npm ci) and chromium with chromium-driver for the browser tests;
+#   - the DejaVu fonts the evidence overview's pictures are drawn with;
 #   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
 #     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
 #     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci).
@@ -55,6 +56,12 @@ fi
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     echo "setup: installing chromium and chromium-driver (for the browser tests)" >&2
     apt_install chromium chromium-driver
+fi
+# The evidence overview's pictures are drawn on the server (vl-convert) with DejaVu Sans, whose
+# metrics lay out the labels; browsers without it fall back to a narrower sans-serif.
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    echo "setup: installing fonts-dejavu-core (the evidence overview's pictures)" >&2
+    apt_install fonts-dejavu-core
 fi
 web_stamp=server/web/node_modules/.ked-installed
 web_want="$(sha256sum server/web/package-lock.json | cut -d' ' -f1)"

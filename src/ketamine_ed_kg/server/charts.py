@@ -8,7 +8,8 @@ picture shows exactly what the query's CSV holds.
 
 The SVG that Vega writes names its marks for screen readers but not the picture as a whole;
 :func:`render_svg` gives the root element ``role="img"``, a ``<title>`` and a ``<desc>``, which
-is what a picture needs when it is opened on its own (the page adds a text alternative).
+is what a picture needs when it is opened on its own (the page adds a text alternative). The
+title is not drawn: the page's heading shows it.
 """
 
 from __future__ import annotations
@@ -27,13 +28,17 @@ Row = dict[str, Any]
 """One solution of an example query: variable name -> Python value (str, float or bool)."""
 
 _INK = "#1d2330"  # the pages' text colour (site.css)
+FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
+"""Vega lays labels out with the first of these it finds on the server: DejaVu Sans
+(``scripts/setup.sh`` installs it) is as wide as any a browser falls back to, so no label
+overruns its space in a browser that draws the SVG with another font."""
 _CONFIG: dict[str, Any] = {
-    "font": "sans-serif",
-    "title": {"fontSize": 15, "color": _INK, "anchor": "start", "subtitleColor": _INK},
+    "font": FONT,
     "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": _INK,
-             "titleColor": _INK, "labelLimit": 360},
+             "titleColor": _INK, "labelLimit": 480},
     "legend": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": _INK,
-               "titleColor": _INK, "orient": "bottom", "labelLimit": 0},
+               "titleColor": _INK, "orient": "bottom", "direction": "vertical",
+               "labelLimit": 0},
     "header": {"labelFontSize": 13, "labelFontWeight": "bold", "labelColor": _INK,
                "labelAngle": 0, "labelAlign": "left", "labelAnchor": "start",
                "labelOrient": "top"},
@@ -103,7 +108,6 @@ def dose_sessions_spec(rows: Sequence[Row]) -> dict[str, Any]:
 
     return {
         "$schema": VEGA_LITE_SCHEMA,
-        "title": DOSE_SESSIONS.title,
         "description": dose_sessions_description(rows),
         "config": _CONFIG,
         "data": {"values": list(rows)},
@@ -138,7 +142,6 @@ def diagnoses_spec(rows: Sequence[Row]) -> dict[str, Any]:
              + sorted({str(r["diagnosis"]) for r in rows if not r["eatingDisorder"]}))
     return {
         "$schema": VEGA_LITE_SCHEMA,
-        "title": DIAGNOSES.title,
         "description": diagnoses_description(rows),
         "config": {**_CONFIG, "axis": {**_CONFIG["axis"], "grid": True, "tickBand": "extent"}},
         "data": {"values": values},
