@@ -8,7 +8,9 @@ quote's language and the verbatim quote. Machines keep getting RDF (``discovery`
 
 The data comes from internal SELECT queries run by the query processes (each under the
 service's deadline). The only input placed in a query is the node's IRI, built from a slug
-or term that ``discovery`` has matched against a strict pattern.
+or term that ``discovery`` has matched against a strict pattern. A page that is the same for
+every request (the ontology's documentation) is rendered once per graph version
+(:func:`cached_page`).
 """
 
 from __future__ import annotations
@@ -302,10 +304,37 @@ def send_page(render: Callable[[], str], *parts: object) -> Response:
     return versioned(Response(render(), mimetype="text/html"), etag, st.version.modified)
 
 
+PAGE_VARIANTS = 4
+"""Rendered copies kept of a cached page: one per mount point (``SCRIPT_NAME``, which the
+page's links start with) the service is reached under."""
+
+
+def cached_page(key: str, render: Callable[[], str]) -> Callable[[], str]:
+    """``render`` made to run once per graph version (the state's lifetime) and mount point, for
+    a page that is the same for every request: the ontology's documentation (hundreds of terms,
+    each a link) and the evidence overview. At most :data:`PAGE_VARIANTS` copies are kept."""
+
+    def page() -> str:
+        st = state()
+        root = request.script_root
+        with st.lock:
+            copies: dict[str, str] = st.cache.setdefault(f"{key}:html", {})
+            found = copies.get(root)
+        if found is None:
+            found = render()
+            with st.lock:
+                while len(copies) >= PAGE_VARIANTS:
+                    copies.pop(next(iter(copies)))
+                copies[root] = found
+        return found
+
+    return page
+
+
 def render_ontology(turtle_url: str) -> Response:
-    """The ontology's documentation page (its IRI, for a browser)."""
-    return send_page(lambda: render_template("ontology.html", doc=document_ontology(),
-                                             turtle_url=turtle_url))
+    """The ontology's documentation page (its IRI, for a browser), rendered once."""
+    return send_page(cached_page("ontology", lambda: render_template(
+        "ontology.html", doc=document_ontology(), turtle_url=turtle_url)))
 
 
 def render_node(iri: str, turtle_url: str) -> Response:
@@ -314,6 +343,7 @@ def render_node(iri: str, turtle_url: str) -> Response:
                                              turtle_url=turtle_url))
 
 
-__all__ = ["SECTIONS", "Claim", "Documented", "Term", "describe_node",
+__all__ = ["PAGE_VARIANTS", "SECTIONS", "Claim", "Documented", "Term", "cached_page",
+           "describe_node",
            "document_ontology", "evidence", "local_href", "render_node", "render_ontology",
            "send_page"]
