@@ -634,6 +634,17 @@ def run_pages(args: argparse.Namespace) -> str:
                      f"[{min(first) * 1000:.0f}-{max(first) * 1000:.0f}] | "
                      f"{statistics.median(warm[path]) * 1000:.1f} | "
                      f"{percentile(warm[path], 95) * 1000:.1f} | {sizes[path]} |")
+    lines += [
+        "",
+        "Reading the numbers: the editor, the ontology's documentation and the evidence "
+        "overview are the same for every request, so each is rendered once per graph version "
+        "(`pages.cached_page`) and the repeated requests only send it; a study or a class page "
+        "runs its three SELECTs each time. The first request of the overview runs its three "
+        "example queries (Table 1's is the heaviest of the library); the first picture's pays "
+        "for starting vl-convert's JavaScript engine (Vega) in the HTTP process, then drawing; "
+        "the second picture's is the drawing alone. A browser revalidating a page it holds gets "
+        "a 304 (ETag from the graph version).",
+    ]
     if missing:
         lines += ["", "Not timed (not a page on this service yet): " + ", ".join(missing) + "."]
     over = [p for p in warm if percentile(warm[p], 95) * 1000 >= PAGE_TARGET_MS]
