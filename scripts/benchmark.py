@@ -640,10 +640,10 @@ def run_pages(args: argparse.Namespace) -> str:
         "overview are the same for every request, so each is rendered once per graph version "
         "(`pages.cached_page`) and the repeated requests only send it; a study or a class page "
         "runs its three SELECTs each time. The first request of the overview runs its three "
-        "example queries (Table 1's is the heaviest of the library); the first picture's pays "
-        "for starting vl-convert's JavaScript engine (Vega) in the HTTP process, then drawing; "
-        "the second picture's is the drawing alone. A browser revalidating a page it holds gets "
-        "a 304 (ETag from the graph version).",
+        "example queries (Table 1's is the heaviest of the library); the first picture's starts "
+        "the drawing process (Python, vl-convert and its JavaScript engine, Vega), which draws "
+        "both pictures, so the second picture's first request finds it drawn. A browser "
+        "revalidating a page it holds gets a 304 (ETag from the graph version).",
     ]
     if missing:
         lines += ["", "Not timed (not a page on this service yet): " + ", ".join(missing) + "."]

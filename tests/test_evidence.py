@@ -11,15 +11,17 @@ import csv
 import io
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.examples import load_examples
 from ketamine_ed_kg.paths import ProjectPaths
-from ketamine_ed_kg.server.charts import CHARTS, DOSE_SESSIONS, render_svg
+from ketamine_ed_kg.server.charts import CHARTS, DOSE_SESSIONS, Picture, draw
 from ketamine_ed_kg.server.evidence import TABLE_QUERY
 from ketamine_ed_kg.server.pages import PAGE_VARIANTS
 from ketamine_ed_kg.server.run import LiveServer
@@ -236,12 +238,26 @@ def test_pages_link_to_the_overview(live_server: LiveServer, path: str) -> None:
     assert 'href="/evidence"' in reply.text
 
 
-def test_render_svg_names_the_picture_and_escapes() -> None:
+def test_drawing_names_the_picture_and_escapes() -> None:
     rows = [{"study": "https://w3id.org/ketamine-ed/resource/x", "name": "A <&> \"B\" et al.",
              "route": "intravenous", "lowestDose": 0.5, "highestDose": 1.0,
              "fewestSessions": None, "mostSessions": None}]
-    drawn = render_svg(DOSE_SESSIONS.spec(rows), "T <1>", DOSE_SESSIONS.description(rows))
+    picture = Picture(DOSE_SESSIONS.spec(rows), "T <1>", DOSE_SESSIONS.description(rows))
+    [drawn] = draw([picture], timeout=600)
     root = ET.fromstring(drawn)
     assert root[0].text == "T <1>"
     assert "A <&> \"B\" et al." in {el.text for el in root.iter(SVG + "text")}
     assert "sessions not given" in (root[1].text or "")
+
+
+def test_a_failed_drawing_is_reported() -> None:
+    with pytest.raises(KedError, match="drawing the evidence pictures failed"):
+        draw([Picture({"mark": "no-such-mark", "data": {"values": []}}, "t", "d")],
+             timeout=600)
+
+
+def test_the_service_process_never_starts_vega(live_server: LiveServer) -> None:
+    """The pictures are drawn in a child process: the server's own memory stays small."""
+    for name in CHARTS:
+        assert request(f"{live_server.base}/evidence/{name}.svg").status == 200
+    assert "vl_convert" not in sys.modules

@@ -1,23 +1,29 @@
 """The pictures of the evidence overview: Vega-Lite specifications drawn as SVG on the server.
 
 A reviewer would rather look at a dose range than read it, but the page must work without
-JavaScript, so the pictures are drawn here, once per graph version, by Vega-Lite itself
-(``vl-convert-python``: Vega and Vega-Lite compiled into a Rust library, no browser and no
-network). Each specification is a plain dict built from the rows of an example query, so the
-picture shows exactly what the query's CSV holds.
+JavaScript, so the pictures are drawn on the server, once per graph version, by Vega-Lite
+itself (``vl-convert-python``: Vega and Vega-Lite in a Rust library with its own JavaScript
+engine, no browser and no network), in a short-lived child process (:func:`draw`). Each
+specification is a plain dict built from the rows of an example query, so the picture shows
+exactly what the query's CSV holds.
 
 The SVG that Vega writes names its marks for screen readers but not the picture as a whole;
-:func:`render_svg` gives the root element ``role="img"``, a ``<title>`` and a ``<desc>``, which
+:func:`name_svg` gives the root element ``role="img"``, a ``<title>`` and a ``<desc>``, which
 is what a picture needs when it is opened on its own (the page adds a text alternative). The
 title is not drawn: the page's heading shows it.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ..errors import KedError, Overloaded
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -185,15 +191,54 @@ CHARTS = {chart.name: chart for chart in (DOSE_SESSIONS, DIAGNOSES)}
 """The pictures of ``/evidence``, by the name in their URL (``/evidence/<name>.svg``)."""
 
 
-def render_svg(spec: dict[str, Any], title: str, description: str) -> str:
-    """Draw ``spec`` with Vega-Lite and name the picture: ``role="img"``, ``<title>`` and
-    ``<desc>`` first in the root, referenced by ``aria-labelledby``/``aria-describedby``.
+@dataclass(frozen=True)
+class Picture:
+    """A specification to draw, with the name and the words the SVG will carry."""
+
+    spec: dict[str, Any]
+    title: str
+    description: str
+
+
+_CHILD = """
+import json, sys
+import vl_convert
+specs = json.load(sys.stdin)
+json.dump([vl_convert.vegalite_to_svg(spec) for spec in specs], sys.stdout)
+"""
+"""What the drawing process runs: specifications in (JSON on stdin), SVG out (JSON on stdout)."""
+
+
+def draw(pictures: Sequence[Picture], timeout: float) -> list[str]:
+    """Draw ``pictures`` with Vega-Lite, all in one short-lived child process, and name each.
+
+    vl-convert runs Vega in a JavaScript engine that takes about 130 MB once started and keeps
+    it: drawn in the HTTP process, every gunicorn process would hold that for a few drawings
+    per graph version. A child process (``python -I``, importing nothing of ours) gives the
+    memory back when it exits, for about half a second more per batch. Raises
+    :class:`Overloaded` when the machine cannot draw within ``timeout`` seconds, and
+    :class:`KedError` (a bug: a 500) when the drawing fails."""
+    specs = json.dumps([p.spec for p in pictures])
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", _CHILD], input=specs,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise Overloaded(f"drawing the evidence pictures took over {timeout:g} s; "
+                         "try again") from None
+    if done.returncode != 0:
+        raise KedError(f"drawing the evidence pictures failed (exit {done.returncode}): "
+                       f"{done.stderr.strip()[-2000:]}")
+    drawn: list[str] = json.loads(done.stdout)
+    return [name_svg(svg, p.title, p.description) for svg, p in zip(drawn, pictures,
+                                                                     strict=True)]
+
+
+def name_svg(drawn: str, title: str, description: str) -> str:
+    """Name the picture Vega drew: ``role="img"``, ``<title>`` and ``<desc>`` first in the
+    root, referenced by ``aria-labelledby``/``aria-describedby``.
 
     The SVG is parsed (it is XML) rather than edited as text, so the result is well-formed
     whatever the data's characters."""
-    import vl_convert  # the Rust runtime starts on first use, in the HTTP process only
-
-    drawn = vl_convert.vegalite_to_svg(spec)
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", XLINK_NS)
     root = ET.fromstring(drawn)
@@ -209,5 +254,5 @@ def render_svg(spec: dict[str, Any], title: str, description: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-__all__ = ["CHARTS", "DIAGNOSES", "DOSE_SESSIONS", "Chart", "Row", "diagnoses_spec",
-           "dose_sessions_spec", "render_svg"]
+__all__ = ["CHARTS", "DIAGNOSES", "DOSE_SESSIONS", "Chart", "Picture", "Row", "diagnoses_spec",
+           "dose_sessions_spec", "draw", "name_svg"]

@@ -7,7 +7,8 @@ review, cell by cell, with each study's IRI and publication), the pictures are d
 Each part links to its query, opened in the editor, and to the query's answer as CSV from
 ``/api/queries/<name>``, so a reader can check any number on the page.
 
-The pictures are SVG drawn on the server (``charts``), so the page needs no JavaScript; each has
+The pictures are SVG drawn on the server (``charts``, in a child process that gives its memory
+back), so the page needs no JavaScript; each has
 its own URL (``/evidence/<name>.svg``), a title and description inside, and a text alternative
 on the page (the same rows as a table). Drawing costs time, so the rows and the SVG are
 computed once per graph version and kept in :class:`ServiceState` ``cache`` (a fixed set of
@@ -21,13 +22,14 @@ import functools
 import hashlib
 import threading
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, render_template, url_for
 
 from ..iris import PREFIXES, compact
-from .charts import CHARTS, Chart, Row, render_svg
+from .charts import CHARTS, Chart, Picture, Row, draw
 from .errors import ApiError
 from .examples_api import example
 from .http import conditional, make_etag, versioned
@@ -95,13 +97,23 @@ def rows(name: str) -> list[Row]:
 
 
 def svg(chart: Chart) -> str:
-    """The picture ``chart``, drawn from its query's answer, cached."""
+    """The picture ``chart``, drawn from its query's answer, cached. The first picture asked
+    for draws them all (one drawing process): a browser asks for the others next."""
+    key = f"evidence:svg:{chart.name}"
 
-    def draw() -> str:
-        found = rows(chart.query)
-        return render_svg(chart.spec(found), chart.title, chart.description(found))
+    def draw_all() -> str:
+        st = state()
+        pictures = []
+        for each in CHARTS.values():
+            found = rows(each.query)
+            pictures.append(Picture(each.spec(found), each.title, each.description(found)))
+        drawn = draw(pictures, timeout=max(st.config.deadline, 60.0))
+        with st.lock:
+            for each, text in zip(CHARTS.values(), drawn, strict=True):
+                st.cache[f"evidence:svg:{each.name}"] = text
+        return drawn[list(CHARTS).index(chart.name)]
 
-    return _cached(f"evidence:svg:{chart.name}", draw)
+    return _cached(key, draw_all)
 
 
 def provenance(name: str) -> dict[str, str]:
@@ -144,10 +156,8 @@ def _render_page() -> str:
 @functools.cache
 def _charts_digest() -> str:
     """The drawing code's digest: a picture's ETag changes with it, not only with the data."""
-    import vl_convert
-
     digest = hashlib.sha256(Path(__file__).with_name("charts.py").read_bytes())
-    digest.update(vl_convert.get_vegalite_versions()[-1].encode())
+    digest.update(version("vl-convert-python").encode())
     return digest.hexdigest()
 
 
