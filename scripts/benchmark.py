@@ -8,9 +8,10 @@ The report has one delimited section per part; ``--only`` rewrites its own secti
 the others as they were.
 
 Pages: the time to serve each kind of web page (the editor, a study, a diagnosis class, the
-ontology's documentation, the evidence overview and its pictures, a graph's page where there is
-one) by the production server, as a browser asks for it: the first request after start-up
-(``--page-starts`` starts, median) and then ``--page-requests`` requests in a row (median and
+ontology's documentation, the evidence overview and its pictures, the dataset, a named graph, a
+shape, an example query; one the service does not have is left out) by the production server,
+as a browser asks for it: the first request after start-up (``--page-starts`` starts, median)
+and then ``--page-requests`` requests in a row (median and
 95th percentile). ``--only pages`` runs this part alone, in about a minute.
 
 Pipeline: each command runs ``--runs`` times (default 5) in a fresh interpreter on a private
@@ -543,7 +544,10 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("evidence overview", "/evidence"),
     ("evidence picture: dose and sessions", "/evidence/dose-and-sessions.svg"),
     ("evidence picture: diagnoses", "/evidence/diagnoses-by-study.svg"),
+    ("the dataset", "/dataset"),
     ("a named graph", "/graph/asserted"),
+    ("a SHACL shape", "/shapes/StudyShape"),
+    ("an example query", "/query/001_table1_ketamine_studies"),
 )
 """The pages timed; one that is not an HTML or SVG page on this service is left out (said so in
 the report)."""
@@ -636,10 +640,11 @@ def run_pages(args: argparse.Namespace) -> str:
                      f"{percentile(warm[path], 95) * 1000:.1f} | {sizes[path]} |")
     lines += [
         "",
-        "Reading the numbers: the editor, the ontology's documentation and the evidence "
-        "overview are the same for every request, so each is rendered once per graph version "
-        "(`pages.cached_page`) and the repeated requests only send it; a study or a class page "
-        "runs its three SELECTs each time. The first request of the overview runs its three "
+        "Reading the numbers: a page is fixed by the graph version, so each HTTP process keeps "
+        "the pages it rendered by ETag (`pages.send_page`, the last 256) and the repeated "
+        "requests only send them; the first request renders the page (a study's or a class's "
+        "runs its SELECTs, the ontology's documentation links hundreds of terms). The first "
+        "request of the overview runs its three "
         "example queries (Table 1's is the heaviest of the library); the first picture's starts "
         "the drawing process (Python, vl-convert and its JavaScript engine, Vega), which draws "
         "both pictures, so the second picture's first request finds it drawn. A browser "

@@ -3,7 +3,8 @@
 #   - a Java runtime for HermiT (the OWL reasoner owlready2 runs), from Debian's packages;
 #   - a virtual environment in .venv with the package and its test tools;
 #   - Node.js and npm from Debian when the machine has none; the query editor's npm packages
-#     (server/web, npm ci) and chromium with chromium-driver for the browser tests;
+#     (server/web, npm ci), chromium with chromium-driver and axe-core (tests/a11y, npm ci) for
+#     the browser tests;
 #   - the DejaVu fonts the evidence overview's pictures are drawn with;
 #   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
 #     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
@@ -69,6 +70,16 @@ if [ ! -f "$web_stamp" ] || [ "$(cat "$web_stamp")" != "$web_want" ]; then
     echo "setup: installing the query editor (npm ci in server/web)" >&2
     (cd server/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
     echo "$web_want" > "$web_stamp"
+fi
+
+# axe-core for the browser tests' accessibility checks (tests/a11y/package-lock.json; test
+# tooling only: injected by tests/test_browser.py, never served).
+a11y_stamp=tests/a11y/node_modules/.ked-installed
+a11y_want="$(sha256sum tests/a11y/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$a11y_stamp" ] || [ "$(cat "$a11y_stamp")" != "$a11y_want" ]; then
+    echo "setup: installing axe-core (npm ci in tests/a11y)" >&2
+    (cd tests/a11y && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+    echo "$a11y_want" > "$a11y_stamp"
 fi
 
 PY="${PYTHON:-python3}"

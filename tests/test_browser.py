@@ -9,15 +9,19 @@ both, so CI runs these.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.run import LiveServer
+from support.browser import WAIT
 from support.browser import chromium as _chromium
 from support.browser import need_chromium as _need_chromium
 from support.browser import wait as _wait
@@ -113,3 +117,123 @@ def test_pages_work_without_javascript(live_server: LiveServer, tmp_path: Path) 
         driver.save_screenshot(str(tmp_path / "group-without-javascript.png"))
     finally:
         driver.quit()
+
+
+# --------------------------------------------------------------------------- accessibility
+
+AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core, installed by scripts/setup.sh (npm ci in tests/a11y); never served by the app."""
+
+PAGES = (
+    ("/", 200),
+    ("/resource/mills-1998", 200),
+    ("/ontology/AtypicalAnorexiaNervosa", 200),
+    ("/ontology", 200),
+    ("/dataset", 200),
+    ("/graph/asserted", 200),
+    ("/shapes/StudyShape", 200),
+    ("/query/001_table1_ketamine_studies", 200),
+    ("/no-such-page", 404),
+    ("/evidence", 200),
+)
+"""One page of every kind (adding one is adding a line). A 200 page whose route this app does
+not have yet is skipped, with the reason."""
+
+BLOCKING = ("serious", "critical")
+
+
+def _open(driver: WebDriver, live_server: LiveServer, path: str, status: int) -> None:
+    if status == 200:
+        adapter = live_server.app.url_map.bind("127.0.0.1")
+        if not adapter.test(path):
+            pytest.skip(f"{path} is not a route of this app yet")
+    driver.get(live_server.base + path)
+    _wait(driver).until(ec.presence_of_element_located((By.TAG_NAME, "main")))
+    if path == "/":  # the editor is drawn by script: check it once it is there
+        _wait(driver).until(ec.presence_of_element_located(
+            (By.CSS_SELECTOR, ".yasqe .CodeMirror")))
+
+
+def _axe(driver: WebDriver) -> list[dict[str, Any]]:
+    """axe-core's violations on the current page (every rule axe runs by default)."""
+    if not AXE.is_file():
+        pytest.skip(f"{AXE} is missing: scripts/setup.sh installs axe-core (npm ci)")
+    driver.set_script_timeout(WAIT)
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(function (r) { done(r.violations); })"
+        ".catch(function (e) { done([{id: 'axe-error', impact: 'critical', help: String(e),"
+        " nodes: []}]); });")
+    violations: list[dict[str, Any]] = found
+    return violations
+
+
+@pytest.mark.parametrize(("path", "status"), PAGES)
+def test_no_serious_accessibility_violations(browser: WebDriver, live_server: LiveServer,
+                                             path: str, status: int, tmp_path: Path) -> None:
+    _open(browser, live_server, path, status)
+    violations = _axe(browser)
+    blocking = [v for v in violations if v.get("impact") in BLOCKING]
+    browser.save_screenshot(str(tmp_path / "axe.png"))
+    report = "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        f"{[n.get('target') for n in v.get('nodes', [])][:5]}" for v in blocking)
+    assert not blocking, f"axe-core on {path}:\n{report}"
+
+
+def test_editor_results_accessible(browser: WebDriver, live_server: LiveServer,
+                                   tmp_path: Path) -> None:
+    """The editor once it shows an answer (YASR's table, its controls) passes axe too."""
+    _open(browser, live_server, "/", 200)
+    Select(browser.find_element(By.ID, "example-picker")).select_by_index(1)
+    browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()
+    _wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".yasr table tbody tr"))
+    blocking = [v for v in _axe(browser) if v.get("impact") in BLOCKING]
+    browser.save_screenshot(str(tmp_path / "axe-editor-results.png"))
+    assert not blocking, [(v["id"], [n.get("target") for n in v["nodes"]][:5])
+                          for v in blocking]
+
+
+_FOCUSABLE = """
+var selector = 'a[href], button, input, select, textarea, summary, [tabindex]';
+var all = Array.prototype.slice.call(document.querySelectorAll(selector));
+var wanted = all.filter(function (el) {
+  if (el.disabled || el.getAttribute('tabindex') === '-1') { return false; }
+  if (el.closest('[hidden], [inert], noscript')) { return false; }
+  if (el.closest('details:not([open])') && el.tagName !== 'SUMMARY') { return false; }
+  var box = el.getBoundingClientRect();
+  var style = window.getComputedStyle(el);
+  return box.width > 0 && box.height > 0 && style.visibility !== 'hidden';
+});
+window.__kbdFocused = new Set();
+wanted.forEach(function (el, i) { el.setAttribute('data-kbd', String(i)); });
+document.addEventListener('focusin', function (e) {
+  var el = e.target.closest('[data-kbd]');
+  if (el) { window.__kbdFocused.add(el.getAttribute('data-kbd')); }
+});
+return wanted.map(function (el) { return el.outerHTML.slice(0, 120); });
+"""
+
+
+@pytest.mark.parametrize(("path", "status"), PAGES)
+def test_keyboard(browser: WebDriver, live_server: LiveServer, path: str, status: int) -> None:
+    """The first Tab reaches a skip link to the main content, and Tab alone reaches every link
+    and control of the page (nothing traps the focus)."""
+    _open(browser, live_server, path, status)
+    ActionChains(browser).send_keys(Keys.TAB).perform()  # from the top of a fresh page
+    first = browser.switch_to.active_element
+    assert first.get_attribute("class") == "skip", first.get_attribute("outerHTML")
+    assert (first.get_attribute("href") or "").endswith("#main")
+    first.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+
+    _open(browser, live_server, path, status)
+    focusable: list[str] = browser.execute_script(_FOCUSABLE)
+    assert focusable
+    ActionChains(browser).send_keys(Keys.TAB * (len(focusable) + 5)).perform()
+    reached = set(browser.execute_script("return Array.from(window.__kbdFocused);"))
+    missed = [html for i, html in enumerate(focusable) if str(i) not in reached]
+    assert not missed, f"{len(missed)} of {len(focusable)} not reached by Tab on {path}: " \
+                       f"{missed[:5]}"

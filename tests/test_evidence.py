@@ -23,7 +23,6 @@ from ketamine_ed_kg.examples import load_examples
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.charts import CHARTS, DOSE_SESSIONS, Picture, draw
 from ketamine_ed_kg.server.evidence import TABLE_QUERY
-from ketamine_ed_kg.server.pages import PAGE_VARIANTS
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.server.state import EXTENSION, ServiceState
 from support.server import Reply, request
@@ -199,23 +198,9 @@ def test_overview_is_cached_once_per_version(live_server: LiveServer) -> None:
     assert first == again
     st: ServiceState = live_server.app.extensions[EXTENSION]
     keys = sorted(k for k in st.cache if k.startswith("evidence:"))
-    assert keys == sorted(["evidence:html", *(f"evidence:svg:{n}" for n in CHARTS)]
+    assert keys == sorted([f"evidence:svg:{n}" for n in CHARTS]
                           + [f"evidence:rows:{q}" for q in
                              {TABLE_QUERY, *(c.query for c in CHARTS.values())}])
-    assert "" in st.cache["evidence:html"]  # the copy for the service mounted at /
-
-
-def test_rendered_copies_are_bounded(live_server: LiveServer) -> None:
-    """One rendered copy per mount point, its links under it; never more than PAGE_VARIANTS."""
-    client = live_server.app.test_client()
-    roots = [f"/mount{i}" for i in range(PAGE_VARIANTS + 2)]
-    for root in roots:
-        reply = client.get("/evidence", headers={"Accept": BROWSER},
-                           environ_overrides={"SCRIPT_NAME": root})
-        assert reply.status_code == 200
-        assert f'href="{root}/api/queries/{TABLE_QUERY}?format=csv"' in reply.text
-    st: ServiceState = live_server.app.extensions[EXTENSION]
-    assert list(st.cache["evidence:html"]) == roots[-PAGE_VARIANTS:]
 
 
 @pytest.mark.parametrize("path", ["/evidence", "/evidence/dose-and-sessions.svg"])

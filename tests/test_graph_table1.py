@@ -366,7 +366,8 @@ def test_ragnhildstveit_patient(data: Graph) -> None:
     dx = single(data, group, KEDO.hasDiagnosis)
     assert (dx, RDF.type, KEDO.BulimiaNervosaBingePurgeType) in data
     qualifiers = set(data.objects(dx, KEDO.hasQualifier))
-    assert {KEDO.ExtremeSeverity, KEDO.SevereAndEnduring} <= qualifiers
+    assert {KEDO.ExtremeSeverity, KEDO.ExtremeAndEnduring} <= qualifiers
+    assert KEDO.SevereAndEnduring not in qualifiers  # the source says "extreme and enduring"
     measurement = single(data, group, KEDO.hasMeasurement)
     assert num(data, measurement, KEDO.numericValue) == 40
     assert single(data, measurement, KEDO.unit) == KEDO.EpisodesPerDay

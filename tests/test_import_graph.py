@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("security", "negotiation", "engine_defects"),
     # 2: the pipeline (sources -> validate -> reason -> build) and the query store, side by side
     ("loading", "inference", "void", "stats", "examples", "downloads", "build", "reasoning",
-     "validation",
+     "validation", "synthetic", "ledger",
      "store", "query_plan"),
     # 3: the service
     ("server",),
@@ -42,7 +42,7 @@ QUERY_PROCESS = ("store", "query_plan", "security", "negotiation", "engine_defec
                  "formats", "errors", "iris", "release", "server.zygote", "server.framing")
 """Modules a query process imports: never the pipeline (rdflib, the builder)."""
 PIPELINE = ("loading", "inference", "void", "stats", "examples", "downloads", "build", "reasoning",
-            "validation", "namespaces", "terms")
+            "validation", "synthetic", "ledger", "namespaces", "terms")
 """The pipeline, and the modules that load rdflib."""
 
 

@@ -180,6 +180,90 @@ def queries(ctx: _Context, write_docs: bool) -> None:
         raise DataError(f"{len(report) - passed} example queries disagree with their expected "
                         "answers (see above)")
 
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--triples", default="100k", show_default=True,
+              help="About how many asserted triples: 10k, 100k, 1M, 5M or a number.")
+@click.option("--seed", default=0, show_default=True, help="Same seed and size, same graph.")
+@pass_ctx
+def synth(ctx: _Context, folder: Path, triples: str, seed: int) -> None:
+    """Write a project folder with a seeded synthetic graph shaped like the curated one (for
+    benchmarks); build and serve it with ``ketamine-ed-kg --root FOLDER build | serve``."""
+    from .synthetic import generate, parse_size
+
+    stats = generate(ctx.paths, folder, parse_size(triples), seed)
+    click.echo(f"wrote {stats.triples} triples ({stats.copies} study copies, seed {seed}) "
+               f"in {len(stats.files)} files under {folder / 'graph' / 'synthetic'}")
+
+
+@cli.group()
+def ledger() -> None:
+    """The sentence ledgers of graph/ledger/: every sentence of a source text backs a claim or
+    is excused with a reason (docs/ledger.md)."""
+
+
+_TEXTS = click.option(
+    "--texts", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    help="Folder of the source texts, named by kedo:fileName (default: ../shared/seeds).")
+
+
+def _texts_dir(ctx: _Context, texts: Path | None) -> Path:
+    folder = texts if texts is not None else ctx.paths.shared_dir / "seeds"
+    if not folder.is_dir():
+        raise DataError(f"no source texts at {folder}; give --texts DIR")
+    return folder
+
+
+@ledger.command("check")
+@_TEXTS
+@pass_ctx
+def ledger_check(ctx: _Context, texts: Path | None) -> None:
+    """Hold every ledger against its text and claims; print coverage per source.
+
+    Exit status: 0 every sentence covered or excused, 1 otherwise.
+    """
+    from .ledger import check_all, render_reports
+    from .loading import load_data
+
+    folder = _texts_dir(ctx, texts)
+    reports = check_all(load_data(ctx.paths.graph_files()), folder, ctx.paths.ledger_dir)
+    for report in reports:
+        for problem in report.problems:
+            click.echo(f"{report.source}: {problem}")
+    click.echo(render_reports(reports), nl=False)
+    problems = sum(len(report.problems) for report in reports)
+    if problems:
+        raise DataError(f"{problems} ledger problem(s); see above")
+
+
+@ledger.command("draft")
+@click.argument("source")
+@_TEXTS
+@pass_ctx
+def ledger_draft(ctx: _Context, source: str, texts: Path | None) -> None:
+    """Write graph/ledger/SOURCE.tsv (SOURCE like source-005): sentences a claim quotes are
+    covered, excuses already in the file are kept, every other sentence is todo."""
+    from .ledger import check, draft, find_source, ledger_path, read_ledger, render_ledger
+    from .loading import load_data
+
+    folder = _texts_dir(ctx, texts)
+    found = find_source(load_data(ctx.paths.graph_files()), source)
+    text_file = folder / found.file_name
+    if not text_file.is_file():
+        raise DataError(f"no text {text_file} for ked:{found.name}")
+    text = text_file.read_text(encoding="utf-8")
+    path = ledger_path(ctx.paths.ledger_dir, found)
+    existing = read_ledger(path) if path.is_file() else []
+    entries = draft(text, found, existing)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_ledger(found, entries), encoding="utf-8")
+    report = check(text, found, entries)
+    todo = sum(1 for entry in entries if entry.status == "todo")
+    click.echo(f"wrote {path}: {report.sentences} sentences, {report.covered} covered, "
+               f"{sum(report.excused.values())} excused, {todo} todo")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map project errors to exit statuses."""
     try:

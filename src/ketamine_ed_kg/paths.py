@@ -46,6 +46,11 @@ class ProjectPaths:
         return self.graph_dir / "shared"
 
     @property
+    def ledger_dir(self) -> Path:
+        """``graph/ledger``: one sentence ledger per source document (docs/ledger.md)."""
+        return self.graph_dir / "ledger"
+
+    @property
     def shapes_dir(self) -> Path:
         return self.root / "shapes"
 
@@ -87,7 +92,7 @@ class ProjectPaths:
         return self.root.parent / "shared"
 
     def graph_files(self) -> list[Path]:
-        """Every curated Turtle file, in a stable order."""
+        """Every curated Turtle file, in a stable order (the ledgers are TSV, not graph)."""
         return sorted(self.graph_dir.rglob("*.ttl"))
 
     def shared_graph_files(self) -> list[Path]:

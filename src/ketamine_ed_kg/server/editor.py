@@ -16,7 +16,7 @@ from flask import Blueprint, Response, render_template, request, send_from_direc
 from ..iris import GRAPH_EXAMPLES, PREFIXES
 from ..paths import ProjectPaths, project_paths
 from .errors import ApiError
-from .pages import cached_page, send_page
+from .pages import send_page
 from .state import state
 from .urls import ENDPOINT_PATH
 
@@ -61,8 +61,8 @@ def editor_page() -> Response:
         "prefixes": PREFIXES,
         "examples": examples(),
     }
-    response = send_page(cached_page("editor", lambda: render_template(
-        "editor.html", config=config, examples=config["examples"])))
+    response = send_page(lambda: render_template("editor.html", config=config,
+                                                 examples=config["examples"]))
     response.vary.add("Accept")
     return response
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..errors import ClientGone, DeadlineExceeded, ErrorKind, KedError, Overloaded, QueryError
+from ..negotiation import prefers_html
+from .pages import render_not_found
 
 log = logging.getLogger("ketamine_ed_kg.server")
 
@@ -90,12 +92,27 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return response
 
 
+def _not_found_page(message: str) -> Response | None:
+    """For a browser (it prefers ``text/html``), the 404 as a web page that says what was not
+    found and links to the editor and the ontology; None for every other client, which keeps
+    the plain-text body."""
+    if not prefers_html(request.headers.get("Accept"), request.args.get("format")):
+        return None
+    return render_not_found(message)
+
+
 def register(app: Flask) -> None:
     """Install the handlers on ``app``."""
 
     @app.errorhandler(ApiError)
     def _api(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, exc.headers)
+        page = _not_found_page(exc.message) if exc.status == 404 else None
+        if page is not None:
+            return page
+        response = error_response(exc.status, exc.message, exc.headers)
+        if exc.status == 404:
+            response.vary.add("Accept")
+        return response
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> Response:
@@ -104,6 +121,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
+        if exc.code == 404:
+            page = _not_found_page("no page or IRI of this service has this address.")
+            if page is not None:
+                return page
         response = exc.get_response()
         out = error_response(exc.code or 500, f"{exc.code} {exc.name}: {exc.description}")
         for key in ("Allow", "Retry-After"):

@@ -12,8 +12,9 @@ back), so the page needs no JavaScript; each has
 its own URL (``/evidence/<name>.svg``), a title and description inside, and a text alternative
 on the page (the same rows as a table). Drawing costs time, so the rows and the SVG are
 computed once per graph version and kept in :class:`ServiceState` ``cache`` (a fixed set of
-entries: three answers, two pictures and the rendered page, :func:`.pages.cached_page`); the
-page and the pictures are conditional (ETag and Last-Modified from the graph version).
+entries: three answers and two pictures; the rendered page is kept by :func:`.pages.send_page`,
+like every page); the page and the pictures are conditional (ETag and Last-Modified from the
+graph version).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .charts import CHARTS, Chart, Picture, Row, draw
 from .errors import ApiError
 from .examples_api import example
 from .http import conditional, make_etag, versioned
-from .pages import cached_page, local_href, send_page
+from .pages import local_href, send_page
 from .state import state
 
 TABLE_QUERY = "001_table1_ketamine_studies"
@@ -164,7 +165,7 @@ def _charts_digest() -> str:
 @bp.route("/evidence")
 def overview() -> Response:
     """The overview page (HTML, without JavaScript)."""
-    return send_page(cached_page("evidence", _render_page))
+    return send_page(_render_page)
 
 
 @bp.route("/evidence/<name>.svg")

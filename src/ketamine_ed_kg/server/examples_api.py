@@ -491,6 +491,40 @@ def _discovery_paths() -> dict[str, Any]:
             "documentation (every class and property with its definition); 404 when the graph "
             "holds no ontology.",
             (), (404, 406, 429, 503), html=True),
+        "/graph/{graph}": _graph_get(
+            "namedGraph", "Dereference a named graph's IRI",
+            "The graph's description, not its content: sd:Graph and void:Dataset with its "
+            "counts, class and property partitions and void:dataDump links to its content "
+            "(a CONSTRUCT through /sparql). A browser gets a web page.",
+            [{"name": "graph", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/dataset": _graph_get(
+            "dataset", "Dereference the dataset IRI",
+            "DESCRIBE of the void:Dataset (the VoID graph). A browser gets a web page with its "
+            "counts, named graphs and downloads.", (), (404, 406, 429, 503), html=True),
+        "/dataset/linkset/{target}/{predicate}": _graph_get(
+            "linkset", "Dereference a linkset IRI",
+            "DESCRIBE of a void:Linkset of the dataset. A browser gets a web page.",
+            [{"name": "target", "in": "path", "required": True, "schema": term},
+             {"name": "predicate", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/external/{dataset}": _graph_get(
+            "externalDataset", "Dereference an external dataset's IRI",
+            "DESCRIBE of an external void:Dataset a linkset points to. A browser gets a web "
+            "page.", [{"name": "dataset", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/shapes/{shape}": _graph_get(
+            "shape", "Dereference a SHACL shape's IRI (kedsh:)",
+            "The shape's concise bounded description, from shapes/*.ttl. A browser gets a web "
+            "page with its targets and property constraints.",
+            [{"name": "shape", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
+        "/query/{query}": _graph_get(
+            "exampleQuery", "Dereference an example query's IRI",
+            "DESCRIBE of the sh:SPARQLExecutable (the examples graph). A browser gets a web "
+            "page with its text, a link to the editor and its answer.",
+            [{"name": "query", "in": "path", "required": True, "schema": term}],
+            (404, 406, 429, 503), html=True),
     }
 
 
@@ -519,7 +553,7 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
                            "over a knowledge graph of ketamine treatment of eating disorders, "
                            "and competency questions, each answered by a SPARQL query with an "
                            "expected answer checked against the source documents. Every error "
-                           "is text/plain.",
+                           "is text/plain (a browser gets a 404 as a web page).",
         },
         "servers": [{"url": server_url}],
         "paths": paths,

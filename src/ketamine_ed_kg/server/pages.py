@@ -8,21 +8,23 @@ quote's language and the verbatim quote. Machines keep getting RDF (``discovery`
 
 The data comes from internal SELECT queries run by the query processes (each under the
 service's deadline). The only input placed in a query is the node's IRI, built from a slug
-or term that ``discovery`` has matched against a strict pattern. A page that is the same for
-every request (the ontology's documentation) is rendered once per graph version
-(:func:`cached_page`).
+or term that ``discovery`` has matched against a strict pattern.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from flask import Response, render_template, request, url_for
+from flask import Response, render_template, request
+from rdflib import Graph
 
 from ..iris import BASE, GRAPH_ONTOLOGY, ONTOLOGY_IRI, PREFIXES, compact
 from .http import conditional, make_etag, versioned
@@ -35,6 +37,10 @@ LABELS = (PREFIXES["rdfs"] + "label", PREFIXES["skos"] + "prefLabel",
           PREFIXES["dcterms"] + "title")
 DEFINITIONS = (PREFIXES["skos"] + "definition", "http://purl.obolibrary.org/obo/IAO_0000115",
                PREFIXES["dcterms"] + "description", PREFIXES["rdfs"] + "comment")
+VOID = PREFIXES["void"]
+VOID_STATISTICS = tuple(VOID + name for name in (
+    "triples", "entities", "distinctSubjects", "distinctObjects", "classes", "properties"))
+"""The VoID counts a dataset's or a graph's page shows as its statistics."""
 INCOMING_LIMIT = 500
 """At most this many incoming links on a page (the RDF has them all)."""
 
@@ -84,22 +90,18 @@ class Claim:
 
 
 def local_href(iri: str) -> str | None:
-    """The URL of this service's page for one of our IRIs, an external IRI as it is (http and
-    https only: never a ``javascript:`` link), None for anything else."""
-    for ns in (KED, KEDO):
-        local = iri[len(ns):]
-        if iri.startswith(ns) and local and "/" not in local:
-            if ns == KED:
-                return url_for("discovery.resource", slug=local)
-            return url_for("discovery.ontology_term", term=local)
-    if iri == ONTOLOGY_IRI:
-        return url_for("discovery.ontology")
+    """The URL of this service's page for one of our IRIs (every IRI under ``BASE`` is served
+    at the same path here: ``/resource/<slug>``, ``/graph/asserted``, ``/query/<name>``, ...),
+    an external IRI as it is (http and https only: never a ``javascript:`` link), None for
+    anything else."""
+    if iri.startswith(BASE):
+        return request.script_root + "/" + quote(iri[len(BASE):], safe="/#~._-")
     if iri.startswith(("http://", "https://")):
         return iri
     return None
 
 
-def _term(binding: dict[str, Any] | None, label: dict[str, Any] | None = None) -> Term | None:
+def to_term(binding: dict[str, Any] | None, label: dict[str, Any] | None = None) -> Term | None:
     if binding is None:
         return None
     kind = {"uri": "iri", "literal": "literal", "typed-literal": "literal"}.get(
@@ -108,10 +110,29 @@ def _term(binding: dict[str, Any] | None, label: dict[str, Any] | None = None) -
                 binding.get("xml:lang"), binding.get("datatype"))
 
 
-def _rows(query: str) -> list[dict[str, Any]]:
+Rows = Callable[[str], list[dict[str, Any]]]
+"""Where a page's SELECTs run: the store (:func:`store_rows`) or a small rdflib graph
+(:func:`graph_rows`); both answer with SPARQL JSON bindings, so one page code reads both."""
+
+
+def store_rows(query: str) -> list[dict[str, Any]]:
+    """The bindings of an internal SELECT on the store (in a query process)."""
     doc = state().fetch_json(query)
     rows: list[dict[str, Any]] = doc["results"]["bindings"]
     return rows
+
+
+def graph_rows(graph: Graph) -> Rows:
+    """Run a page's SELECTs on ``graph`` instead (a description the server builds, or the
+    shapes, which are not in the store), with the project's prefixes."""
+
+    def run(query: str) -> list[dict[str, Any]]:
+        written = graph.query(query, initNs=PREFIXES).serialize(format="json")
+        rows: list[dict[str, Any]] = json.loads(written or b"{}")["results"]["bindings"]
+        return rows
+
+    return run
+
 
 
 def _best_label(rows: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
@@ -124,7 +145,7 @@ def _best_label(rows: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
     return labels[0] if labels else None
 
 
-def _grouped(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple[str, ...],
+def grouped(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple[str, ...],
                                                                         list[dict[str, Any]]]:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
@@ -134,20 +155,30 @@ def _grouped(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple[st
     return groups
 
 
-def describe_node(iri: str) -> dict[str, Any]:
-    """Everything the page of ``iri`` shows (``iri`` is validated by the caller)."""
-    outgoing = _rows(f"""SELECT DISTINCT ?p ?o ?plabel ?olabel WHERE {{
-  <{iri}> ?p ?o .
+def _links(iri: str, rows: Rows, incoming: bool) -> list[tuple[Term, Term]]:
+    """The (property, value) pairs of ``iri``: its outgoing properties, or the nodes linking to
+    it (``incoming``), with labels, sorted by property then text."""
+    other = "s" if incoming else "o"
+    pattern = f"?s ?p <{iri}>" if incoming else f"<{iri}> ?p ?o"
+    limit = f"LIMIT {INCOMING_LIMIT * 4}" if incoming else ""
+    found = rows(f"""SELECT DISTINCT ?p ?{other} ?plabel ?{other}label WHERE {{
+  {pattern} .
   OPTIONAL {{ ?p {_LABEL} ?plabel }}
-  OPTIONAL {{ ?o {_LABEL} ?olabel }}
-}}""")
-    properties: list[tuple[Term, Term]] = []
-    for rows in _grouped(outgoing, ("p", "o")).values():
-        p = _term(rows[0]["p"], _best_label(rows, "plabel"))
-        o = _term(rows[0]["o"], _best_label(rows, "olabel"))
+  OPTIONAL {{ ?{other} {_LABEL} ?{other}label }}
+}} {limit}""")
+    pairs: list[tuple[Term, Term]] = []
+    for group in grouped(found, ("p", other)).values():
+        p = to_term(group[0]["p"], _best_label(group, "plabel"))
+        o = to_term(group[0][other], _best_label(group, other + "label"))
         if p is not None and o is not None:
-            properties.append((p, o))
-    properties.sort(key=lambda po: (po[0].curie, po[1].text.lower()))
+            pairs.append((p, o))
+    pairs.sort(key=lambda po: (po[0].curie, po[1].text.lower()))
+    return pairs
+
+
+def describe_node(iri: str, rows: Rows = store_rows) -> dict[str, Any]:
+    """Everything the page of ``iri`` shows (``iri`` is validated by the caller)."""
+    properties = _links(iri, rows, incoming=False)
 
     def values(predicates: tuple[str, ...]) -> list[Term]:
         found = [o for p, o in properties if p.value in predicates and o.kind == "literal"]
@@ -155,38 +186,26 @@ def describe_node(iri: str) -> dict[str, Any]:
         return english or found
 
     labels = values(LABELS)
-    definitions = values(DEFINITIONS)
-    types = [o for p, o in properties if p.value == RDF_TYPE]
-
-    incoming_rows = _rows(f"""SELECT DISTINCT ?s ?p ?slabel ?plabel WHERE {{
-  ?s ?p <{iri}> .
-  OPTIONAL {{ ?s {_LABEL} ?slabel }}
-  OPTIONAL {{ ?p {_LABEL} ?plabel }}
-}} LIMIT {INCOMING_LIMIT * 4}""")
-    incoming: list[tuple[Term, Term]] = []
-    for rows in _grouped(incoming_rows, ("s", "p")).values():
-        s = _term(rows[0]["s"], _best_label(rows, "slabel"))
-        p = _term(rows[0]["p"], _best_label(rows, "plabel"))
-        if s is not None and p is not None:
-            incoming.append((p, s))
-    incoming.sort(key=lambda ps: (ps[0].curie, ps[1].text.lower()))
-
+    incoming = _links(iri, rows, incoming=True)
     return {
         "iri": iri,
         "curie": compact(iri),
         "label": labels[0].value if labels else compact(iri),
-        "definitions": definitions,
-        "types": types,
+        "definitions": values(DEFINITIONS),
+        "types": [o for p, o in properties if p.value == RDF_TYPE],
         "properties": properties,
         "incoming": incoming[:INCOMING_LIMIT],
         "incoming_truncated": len(incoming) > INCOMING_LIMIT,
-        "claims": evidence(iri),
+        "claims": evidence(iri, rows),
+        "statistics": [(p, o) for p, o in properties if p.value in VOID_STATISTICS],
+        "partitions": partitions(iri, rows),
+        "downloads": [o for p, o in properties if p.value == VOID + "dataDump"],
     }
 
 
-def evidence(iri: str) -> list[Claim]:
+def evidence(iri: str, run: Rows = store_rows) -> list[Claim]:
     """The claims about ``iri`` (or ``iri`` itself, if it is a claim), with their sources."""
-    rows = _rows(f"""SELECT DISTINCT ?claim ?quote ?source ?slabel ?doclang ?prop WHERE {{
+    rows = run(f"""SELECT DISTINCT ?claim ?quote ?source ?slabel ?doclang ?prop WHERE {{
   {{ ?claim kedo:about <{iri}> }} UNION {{ BIND(<{iri}> AS ?claim) }}
   ?claim a kedo:Claim ; kedo:quote ?quote ; kedo:source ?source .
   OPTIONAL {{ ?source rdfs:label ?slabel }}
@@ -194,23 +213,52 @@ def evidence(iri: str) -> list[Claim]:
   OPTIONAL {{ ?claim kedo:assertsProperty ?prop }}
 }}""")
     claims: list[Claim] = []
-    for group in _grouped(rows, ("claim",)).values():
-        claim = _term(group[0]["claim"])
-        source = _term(group[0]["source"], _best_label(group, "slabel"))
+    for group in grouped(rows, ("claim",)).values():
+        claim = to_term(group[0]["claim"])
+        source = to_term(group[0]["source"], _best_label(group, "slabel"))
         if claim is None or source is None:
             continue
         lang = next((r["doclang"]["value"] for r in group if "doclang" in r), None)
         found = Claim(claim, source, lang)
         for row in group:
-            quote = _term(row["quote"])
-            if quote is not None and quote not in found.quotes:
-                found.quotes.append(quote)
-            prop = _term(row.get("prop"))
+            said = to_term(row["quote"])
+            if said is not None and said not in found.quotes:
+                found.quotes.append(said)
+            prop = to_term(row.get("prop"))
             if prop is not None and prop not in found.asserts:
                 found.asserts.append(prop)
         claims.append(found)
     claims.sort(key=lambda c: (c.source.value, c.iri.value))
     return claims
+
+
+@dataclass
+class Partition:
+    """One class (instances) or property (triples) partition of a VoID dataset or graph."""
+
+    term: Term
+    count: int
+
+
+def partitions(iri: str, rows: Rows = store_rows) -> dict[str, list[Partition]]:
+    """The VoID class and property partitions of ``iri`` (none for anything but a
+    ``void:Dataset``), largest first."""
+    found = rows(f"""SELECT ?kind ?item ?n ?label WHERE {{
+  {{ <{iri}> void:classPartition ?part . ?part void:class ?item ; void:entities ?n .
+     BIND("classes" AS ?kind) }}
+  UNION
+  {{ <{iri}> void:propertyPartition ?part . ?part void:property ?item ; void:triples ?n .
+     BIND("properties" AS ?kind) }}
+  OPTIONAL {{ ?item {_LABEL} ?label }}
+}}""")
+    out: dict[str, list[Partition]] = {"classes": [], "properties": []}
+    for group in grouped(found, ("kind", "item")).values():
+        item = to_term(group[0]["item"], _best_label(group, "label"))
+        if item is not None:
+            out[group[0]["kind"]["value"]].append(Partition(item, int(group[0]["n"]["value"])))
+    for parts in out.values():
+        parts.sort(key=lambda part: (-part.count, part.term.curie))
+    return out
 
 
 SECTIONS = (
@@ -238,7 +286,7 @@ class Documented:
 def document_ontology() -> dict[str, Any]:
     """The ontology's terms by section, with definitions, parents, domains and ranges."""
     kinds = " ".join(kind for _, _, kind in SECTIONS)
-    rows = _rows(f"""SELECT ?term ?kind ?label ?def WHERE {{
+    rows = store_rows(f"""SELECT ?term ?kind ?label ?def WHERE {{
   GRAPH <{GRAPH_ONTOLOGY}> {{
     VALUES ?kind {{ {kinds} }}
     ?term a ?kind . FILTER(STRSTARTS(STR(?term), STR(kedo:)))
@@ -246,7 +294,7 @@ def document_ontology() -> dict[str, Any]:
     OPTIONAL {{ ?term obo:IAO_0000115|skos:definition|rdfs:comment ?def }}
   }}
 }}""")
-    related = _rows(f"""SELECT ?term ?rel ?o ?olabel WHERE {{
+    related = store_rows(f"""SELECT ?term ?rel ?o ?olabel WHERE {{
   GRAPH <{GRAPH_ONTOLOGY}> {{
     VALUES ?rel {{ {" ".join(_RELATIONS)} }}
     ?term ?rel ?o . FILTER(isIRI(?o) && STRSTARTS(STR(?term), STR(kedo:)))
@@ -256,17 +304,17 @@ def document_ontology() -> dict[str, Any]:
 }}""")
     by_kind: dict[str, dict[str, Documented]] = {kind: {} for _, _, kind in SECTIONS}
     terms: dict[str, list[Documented]] = {}
-    for group in _grouped(rows, ("term", "kind")).values():
+    for group in grouped(rows, ("term", "kind")).values():
         kind = compact(group[0]["kind"]["value"])
-        term = _term(group[0]["term"], _best_label(group, "label"))
+        term = to_term(group[0]["term"], _best_label(group, "label"))
         if term is None or kind not in by_kind:
             continue
         definition = _best_label(group, "def")
         documented = Documented(term, definition["value"] if definition else None)
         by_kind[kind][term.value] = documented
         terms.setdefault(term.value, []).append(documented)
-    for group in _grouped(related, ("term", "rel", "o")).values():
-        target = _term(group[0]["o"], _best_label(group, "olabel"))
+    for group in grouped(related, ("term", "rel", "o")).values():
+        target = to_term(group[0]["o"], _best_label(group, "olabel"))
         name = _RELATIONS[compact(group[0]["rel"]["value"])]
         for documented in terms.get(group[0]["term"]["value"], ()):
             if target is not None:
@@ -292,58 +340,79 @@ def _assets_digest() -> str:
     return digest.hexdigest()
 
 
+PAGE_CACHE = 256
+"""Rendered pages kept per HTTP process (by ETag; a page is a few to a hundred KiB)."""
+
+
 def send_page(render: Callable[[], str], *parts: object) -> Response:
     """An HTML page fixed by the graph version (and the templates): ETag, Last-Modified and
-    304 as for the RDF; ``render`` runs only when the client's copy is not current."""
+    304 as for the RDF. ``render`` runs only when neither the client nor this process has the
+    page: everything that shapes it is in its ETag, so the rendered text is kept by ETag (the
+    last :data:`PAGE_CACHE` pages)."""
     st = state()
     etag = make_etag(st.version.tag, "html", _assets_digest(), request.script_root,
                      request.path, *parts)
     cached = conditional(etag, st.version.modified)
     if cached is not None:
         return cached
-    return versioned(Response(render(), mimetype="text/html"), etag, st.version.modified)
-
-
-PAGE_VARIANTS = 4
-"""Rendered copies kept of a cached page: one per mount point (``SCRIPT_NAME``, which the
-page's links start with) the service is reached under."""
-
-
-def cached_page(key: str, render: Callable[[], str]) -> Callable[[], str]:
-    """``render`` made to run once per graph version (the state's lifetime) and mount point, for
-    a page that is the same for every request: the ontology's documentation (hundreds of terms,
-    each a link) and the evidence overview. At most :data:`PAGE_VARIANTS` copies are kept."""
-
-    def page() -> str:
-        st = state()
-        root = request.script_root
+    with st.lock:
+        pages: OrderedDict[str, str] = st.cache.setdefault("pages", OrderedDict())
+        text = pages.get(etag)
+        if text is not None:
+            pages.move_to_end(etag)
+    if text is None:
+        text = render()
         with st.lock:
-            copies: dict[str, str] = st.cache.setdefault(f"{key}:html", {})
-            found = copies.get(root)
-        if found is None:
-            found = render()
-            with st.lock:
-                while len(copies) >= PAGE_VARIANTS:
-                    copies.pop(next(iter(copies)))
-                copies[root] = found
-        return found
+            pages[etag] = text
+            while len(pages) > PAGE_CACHE:
+                pages.popitem(last=False)
+    return versioned(Response(text, mimetype="text/html"), etag, st.version.modified)
 
-    return page
+
+ALTERNATES = (("turtle", "text/turtle", "Turtle"), ("jsonld", "application/ld+json", "JSON-LD"),
+              ("rdfxml", "application/rdf+xml", "RDF/XML"),
+              ("nt", "application/n-triples", "N-Triples"))
+"""The RDF representations every page links to (``format=`` name, media type, label), in the
+``Link: rel="alternate"`` header and in the page itself."""
+
+
+def alternates() -> list[tuple[str, str, str]]:
+    """(URL, media type, label) of each RDF representation of the requested IRI."""
+    here = f"{request.script_root}{request.path}"
+    return [(f"{here}?format={name}", media, label) for name, media, label in ALTERNATES]
 
 
 def render_ontology(turtle_url: str) -> Response:
-    """The ontology's documentation page (its IRI, for a browser), rendered once."""
-    return send_page(cached_page("ontology", lambda: render_template(
-        "ontology.html", doc=document_ontology(), turtle_url=turtle_url)))
+    """The ontology's documentation page (its IRI, for a browser)."""
+    return send_page(lambda: render_template("ontology.html", doc=document_ontology(),
+                                             turtle_url=turtle_url, alternates=alternates()))
 
 
-def render_node(iri: str, turtle_url: str) -> Response:
-    """The HTML page of one of our IRIs."""
-    return send_page(lambda: render_template("resource.html", node=describe_node(iri),
-                                             turtle_url=turtle_url))
+def render_node(iri: str, turtle_url: str, rows: Rows = store_rows,
+                extra: Callable[[], dict[str, Any]] | None = None,
+                parts: tuple[object, ...] = ()) -> Response:
+    """The HTML page of one of our IRIs. ``rows`` says where its SELECTs run, ``extra`` adds
+    what one family shows besides (a query's answer, a shape's constraints), ``parts`` whatever
+    else shapes the page (for its ETag)."""
+
+    def render() -> str:
+        context = {"node": describe_node(iri, rows), "turtle_url": turtle_url,
+                   "alternates": alternates(), **(extra() if extra else {})}
+        return render_template("resource.html", **context)
+
+    return send_page(render, *parts)
 
 
-__all__ = ["PAGE_VARIANTS", "SECTIONS", "Claim", "Documented", "Term", "cached_page",
-           "describe_node",
-           "document_ontology", "evidence", "local_href", "render_node", "render_ontology",
-           "send_page"]
+def render_not_found(message: str) -> Response:
+    """The 404 page for a browser: what was not found, and where to go instead."""
+    response = Response(render_template("404.html", message=message, path=request.path),
+                        status=404, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Accept")
+    return response
+
+
+__all__ = ["ALTERNATES", "PAGE_CACHE", "SECTIONS", "VOID_STATISTICS", "Claim", "Documented",
+           "Partition", "Rows", "Term", "alternates", "describe_node", "document_ontology",
+           "evidence", "graph_rows", "grouped", "local_href", "partitions", "render_node",
+           "render_not_found", "render_ontology", "send_page", "store_rows", "to_term"]

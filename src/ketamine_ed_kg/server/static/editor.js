@@ -13,7 +13,10 @@
     " ORDER BY ?study\nLIMIT 25\n";
   var yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: endpoint, method: "POST" },
-    yasqe: { value: starter },
+    // No autofocus: a keyboard user starts at the top of the page (the skip link), as on
+    // every other page, and Tab moves through the editor like any other control.
+    yasqe: { value: starter, autofocus: false },
+    autofocus: false,
     copyEndpointOnNewTab: false,
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     persistenceId: "ketamine-ed-kg-editor",
@@ -34,6 +37,45 @@
   }
   addPrefixes();
   yasgui.on("tabSelect", function () { setTimeout(addPrefixes, 0); });
+
+  // Accessibility fixes to YASGUI's own markup (axe-core checks the page in
+  // tests/test_browser.py): names for its unlabelled fields, the "add tab" button made a
+  // member of the tab list it sits in, and the editor's scroll area reachable by keyboard.
+  // Run again whenever YASGUI redraws part of itself.
+  function accessible() {
+    var root = document.getElementById("yasgui");
+    root.querySelectorAll(".autocomplete:not([aria-label])").forEach(function (el) {
+      el.setAttribute("aria-label", "SPARQL endpoint");
+    });
+    root.querySelectorAll(".CodeMirror textarea:not([aria-label])").forEach(function (el) {
+      el.setAttribute("aria-label", "SPARQL query");
+    });
+    root.querySelectorAll(".tab input[type=text]:not([aria-label])").forEach(function (el) {
+      el.setAttribute("aria-label", "Tab name");
+    });
+    root.querySelectorAll(".yasr select.tableSizer:not([aria-label])").forEach(function (el) {
+      el.setAttribute("aria-label", "Rows per page");
+    });
+    root.querySelectorAll(".tabsList .addTab:not([role])").forEach(function (el) {
+      el.setAttribute("role", "tab");
+      el.setAttribute("aria-selected", "false");
+    });
+    // Tab and Shift-Tab leave the editor (CodeMirror would indent: a keyboard trap); the
+    // query is indented with the editor's auto-indent and its Ctrl-] / Ctrl-[ keys.
+    root.querySelectorAll(".CodeMirror").forEach(function (el) {
+      if (el.CodeMirror && !el.hasAttribute("data-ked-keys")) {
+        el.setAttribute("data-ked-keys", "");
+        el.CodeMirror.addKeyMap({ Tab: false, "Shift-Tab": false });
+      }
+    });
+    root.querySelectorAll(".CodeMirror-scroll:not([tabindex=\"0\"])").forEach(function (el) {
+      el.setAttribute("tabindex", "0");
+      el.setAttribute("aria-label", "SPARQL query (scroll area)");
+    });
+  }
+  accessible();
+  new MutationObserver(accessible).observe(document.getElementById("yasgui"),
+                                           { childList: true, subtree: true });
 
   var picker = document.getElementById("example-picker");
   var comment = document.getElementById("example-comment");
