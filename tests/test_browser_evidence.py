@@ -37,11 +37,16 @@ def _tab_to(driver: WebDriver, href: str, limit: int = 300) -> None:
 
 
 def _downloaded(folder: Path) -> Path:
-    """The file chromium saved in ``folder`` (waiting for it to be complete)."""
+    """The file chromium saved in ``folder``, once complete: chromium reserves the name with an
+    empty file, writes a ``.crdownload`` beside it and renames that over it at the end."""
     stop = time.monotonic() + WAIT
     while time.monotonic() < stop:
-        done = [p for p in folder.glob("*") if not p.name.endswith(".crdownload")]
-        if done:
+        files = list(folder.glob("*"))
+        try:
+            done = [p for p in files if p.suffix != ".crdownload" and p.stat().st_size > 0]
+        except FileNotFoundError:  # renamed while we looked
+            done = []
+        if done and not any(p.suffix == ".crdownload" for p in files):
             return done[0]
         time.sleep(0.1)
     raise AssertionError(f"nothing was downloaded into {folder}")
