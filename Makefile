@@ -4,7 +4,7 @@ VENV := .venv/bin
 # The slow groups (markers registered in pyproject.toml) that test-fast leaves out, and a module
 # of the fuzz group it does not even collect (schemathesis builds its cases while pytest
 # collects: seconds spent on tests that would be deselected).
-FAST := -m "not (slow or hermit or pyrudof or rebuild or deadline or w3c or fuzz or browser)" \
+FAST := -m "not (slow or hermit or pyrudof or rebuild or deadline or w3c or fuzz or browser or replicas)" \
 	--ignore=tests/test_openapi_schemathesis.py
 
 help: ## List the targets
@@ -41,7 +41,10 @@ lint: setup ## ruff and mypy --strict on src/ and tests/ (as CI runs them)
 bench: setup ## Run the benchmarks and write docs/benchmarks.md
 	$(VENV)/python scripts/benchmark.py
 
+scaling: setup ## Throughput through HAProxy with 1, 2, 3 instances (wrk): writes docs/scaling.md
+	$(VENV)/python scripts/scaling_bench.py
+
 stress: setup ## Stress the served endpoint (fuzz, load, runaways, slow clients) and write docs/reliability.md
 	$(VENV)/python scripts/stress.py
 
-.PHONY: help setup build stats reason validate serve test test-fast lint bench stress
+.PHONY: help setup build stats reason validate serve test test-fast lint bench stress scaling

@@ -8,7 +8,8 @@
 #   - the DejaVu fonts the evidence overview's pictures are drawn with;
 #   - the third-party SPARQL clients of the client matrix (docs/clients.md): Apache Jena's rsparql
 #     from Debian's libapache-jena-java (with a workaround for that package's misplaced Xerces
-#     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci).
+#     resources: scripts/jena_rsparql.py), and Comunica from clients/package-lock.json (npm ci);
+#   - HAProxy, which the replica tests put in front of several service instances (docs/scaling.md).
 # Idempotent and quick when nothing changed: reruns pip only when pyproject.toml changes, npm ci
 # only when a lockfile changes, and rewrites clients/jena/rsparql only when Jena's version
 # changes or scripts/jena_rsparql.py is newer than it.
@@ -43,6 +44,11 @@ command -v npm >/dev/null 2>&1 || node_missing+=(npm)
 if [ "${#node_missing[@]}" -gt 0 ]; then
     echo "setup: installing ${node_missing[*]} (the query editor's front end, Comunica)" >&2
     apt_install "${node_missing[@]}"
+fi
+
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+    echo "setup: installing HAProxy (the replica tests balance over service instances)" >&2
+    apt_install haproxy
 fi
 
 if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then

@@ -30,8 +30,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 1: the query language: parse, negotiation, known engine defects
     ("security", "negotiation", "engine_defects"),
     # 2: the pipeline (sources -> validate -> reason -> build) and the query store, side by side
-    ("loading", "inference", "void", "stats", "examples", "downloads", "build", "reasoning",
-     "validation", "synthetic", "ledger",
+    ("loading", "inference", "void", "obo", "stats", "examples", "downloads", "build",
+     "reasoning", "validation", "synthetic", "ledger",
      "store", "query_plan"),
     # 3: the service
     ("server",),
@@ -41,8 +41,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 QUERY_PROCESS = ("store", "query_plan", "security", "negotiation", "engine_defects", "sandbox",
                  "formats", "errors", "iris", "release", "server.zygote", "server.framing")
 """Modules a query process imports: never the pipeline (rdflib, the builder)."""
-PIPELINE = ("loading", "inference", "void", "stats", "examples", "downloads", "build", "reasoning",
-            "validation", "synthetic", "ledger", "namespaces", "terms")
+PIPELINE = ("loading", "inference", "void", "obo", "stats", "examples", "downloads", "build",
+            "reasoning", "validation", "synthetic", "ledger", "namespaces", "terms")
 """The pipeline, and the modules that load rdflib."""
 
 

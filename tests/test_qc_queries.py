@@ -23,7 +23,7 @@ from support.shapes import FIXTURE_DIR, fixture_paths, load_fixture
 REQUIRED = {
     "cited-study-missing-violation", "titration-order-violation", "titration-index-violation",
     "dose-range-violation", "quote-language-violation", "study-without-outcome-violation",
-    "unknown-term-violation",
+    "unknown-term-violation", "deprecated-term-violation", "duplicate-label-violation",
 }
 
 
@@ -151,6 +151,35 @@ def test_declared_terms_pass_and_misspelt_ones_fail(
     assert _rows(query, data, ontology) == []
     data.add((regimen, KEDO.doseVale, Literal("0.5", datatype=XSD.decimal)))
     assert _rows(query, data, ontology) == ["ked:dechant-undated-regimen"]
+
+
+def test_the_replacement_of_a_deprecated_term_passes(
+    queries: dict[str, QcQuery], ontology: Graph
+) -> None:
+    """terms-003 once its diagnosis uses the term that replaces the deprecated one; the
+    message names the replacement."""
+    data = _fixture("terms-003")
+    query = queries["deprecated-term-violation"]
+    rows = run_qc(data + ontology, [query])
+    assert sorted(short(r.focus) for r in rows) == ["ked:x-2099-dx", "ked:x-2099-dx"]
+    assert any(f"replaced by <{KEDO.AnorexiaNervosa}>" in r.message for r in rows)
+    assert any("names no replacement" in r.message for r in rows)
+    dx = KED["x-2099-dx"]
+    data.remove((dx, None, None))
+    data.add((dx, RDF.type, KEDO.AnorexiaNervosa))
+    assert _rows(query, data, ontology) == []
+
+
+def test_labels_that_say_whose_they_are_pass(queries: dict[str, QcQuery], ontology: Graph
+                                             ) -> None:
+    data = _fixture("qc-duplicate-label-001")
+    query = queries["duplicate-label-violation"]
+    assert _rows(query, data, ontology) == ["ked:doe-2099-dose", "ked:roe-2099-dose",
+                                            "ked:topiramate"]
+    data.set((KED["doe-2099-dose"], RDFS.label, Literal("0.5 mg/kg (Doe dose)", lang="en")))
+    data.set((KED["topiramate"], RDFS.label,
+              Literal("topiramate (substance in general)", lang="en")))
+    assert _rows(query, data, ontology) == []
 
 
 def test_the_curated_graph_passes_every_query(

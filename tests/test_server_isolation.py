@@ -189,6 +189,31 @@ def test_per_client_limit(dataset: Path) -> None:
 
 
 @pytest.mark.deadline
+@pytest.mark.parametrize(("hops", "other_status"), [(1, 200), (0, 429)])
+def test_per_client_limit_behind_a_proxy(dataset: Path, hops: int, other_status: int) -> None:
+    """With ``forwarded_hops = 1`` (behind HAProxy) a client is its X-Forwarded-For address:
+    clients sharing the proxy's address and a User-Agent are counted apart. Without it the
+    header is ignored, so no client escapes its limit by sending one."""
+    ask = "?" + urlencode({"query": "ASK { ?s ?p ?o }"})
+    with waitress_server(dataset, per_client_queries=1, deadline=60, workers=3,
+                         forwarded_hops=hops) as server:
+        url = f"{server.endpoint}?" + urlencode({"query": RUNAWAY, "timeout": "5"})
+        first: list[int] = []
+        thread = threading.Thread(target=lambda: first.append(request(url, headers={
+            "User-Agent": "browser", "X-Forwarded-For": "192.0.2.1"}).status))
+        thread.start()
+        wait_for(lambda: state_of(server).limiter.running() == 1, "the runaway started")
+        same = request(server.endpoint + ask, headers={
+            "User-Agent": "browser", "X-Forwarded-For": "192.0.2.1"})
+        other = request(server.endpoint + ask, headers={
+            "User-Agent": "browser", "X-Forwarded-For": "192.0.2.2"})
+        thread.join(timeout=60)
+        assert same.status == 429
+        assert other.status == other_status, other.text
+        assert first == [503]
+
+
+@pytest.mark.deadline
 def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
     with waitress_server(dataset, deadline=120) as server:
         pool = state_of(server).service

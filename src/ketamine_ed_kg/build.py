@@ -1,10 +1,12 @@
 """Turning the ontology and the curated graph into a release.
 
 A release (``build/releases/<digest>/``, see :mod:`ketamine_ed_kg.release`) holds the merged
-graph in four syntaxes (Turtle, N-Triples, RDF/XML for Protégé, JSON-LD), each carrying its
-VoID description, ``void.ttl``, and ``dataset.nq``: the named graphs the SPARQL service loads
-(asserted, inferred, ontology, and the discovery graphs: VoID, example queries, service
-description), plus ``manifest.json``. The build switches
+graph in four syntaxes (Turtle, N-Triples, RDF/XML for Protégé, JSON-LD), each an OWL document
+that declares its individuals (:mod:`ketamine_ed_kg.obo`) and carries its VoID description,
+``void.ttl``, and ``dataset.nq``: the named graphs the SPARQL service loads (asserted,
+inferred, ontology, and the discovery graphs: VoID, example queries, service description),
+plus ``manifest.json``. Before anything else the build adds ``rdfs:isDefinedBy`` and claim
+labels to the sources (:mod:`ketamine_ed_kg.obo`, docs/obo.md). The build switches
 ``build/current`` to the new release atomically, and is skipped when no source changed.
 
 Builds are byte-reproducible: the same sources give the same bytes in every release file.
@@ -47,6 +49,7 @@ from .namespaces import (
     ONTOLOGY_IRI,
     PREFIXES,
 )
+from .obo import named_individuals, release_additions
 from .paths import ProjectPaths
 from .release import (
     DATASET_FILE,
@@ -185,6 +188,10 @@ def _render(paths: ProjectPaths, sources: str,
             progress: Progress) -> tuple[dict[str, bytes], Manifest]:
     """Every release file's bytes (in memory) and the release's manifest."""
     ontology, data = load_sources(paths, progress)
+    progress("adding rdfs:isDefinedBy and claim labels (obo.py)")
+    ontology_additions, data_additions = release_additions(ontology, data)
+    ontology += ontology_additions
+    data += data_additions
     progress("materialising the inferred graph")
     inferred = infer(ontology + data)
 
@@ -203,6 +210,10 @@ def _render(paths: ProjectPaths, sources: str,
             (from_oxigraph(quad.subject), from_oxigraph(quad.predicate),
              from_oxigraph(quad.object)))
     merged = ordered_graph([*by_graph[GRAPH_ONTOLOGY], *by_graph[GRAPH_ASSERTED]])
+    # The release files are OWL documents: they declare every individual (obo.py). The served
+    # graphs leave the declarations out, so `GRAPH asserted { ?x rdf:type ?c }` still answers
+    # with the classes the curators wrote.
+    merged = ordered_graph([*merged, *named_individuals(merged)])
     void = ordered_graph(canonical_triples(describe(
         merged,
         title=TITLE,

@@ -104,6 +104,45 @@ def validate(ctx: _Context, files: tuple[Path, ...], fmt: str, output: Path | No
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--fail-on", type=click.Choice(["ERROR", "WARN", "INFO", "none"]), default="ERROR",
+              show_default=True, help="Exit 1 when a problem of this level or worse is found.")
+@click.option("--list", "list_level", type=click.Choice(["ERROR", "WARN", "INFO"]),
+              default="WARN", show_default=True, help="List problems of this level or worse.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every problem, as ROBOT's TSV report, here.")
+@pass_ctx
+def report(ctx: _Context, files: tuple[Path, ...], fail_on: str, list_level: str,
+           output: Path | None) -> None:
+    """OBO report (ROBOT's `report` checks, queries/report/) on FILES, by default on every
+    file of the current release (build/current).
+
+    Exit status: 0 nothing at --fail-on or worse, 1 otherwise, 2 usage or parse error.
+    """
+    from .build import RELEASE_FILES
+    from .release import resolve_release
+    from .validation import load_report_queries, report_file
+    from .validation.obo_report import LEVELS, render_tsv
+
+    queries = load_report_queries(ctx.paths.report_queries_dir)
+    if not files:
+        release = resolve_release(ctx.paths.build_dir)
+        files = tuple(release / name for name in RELEASE_FILES)
+    reports = [report_file(path, queries) for path in files]
+    for one in reports:
+        for row in one.at_least(list_level):
+            click.echo(row.tsv())
+        counts = one.counts()
+        click.echo(f"{one.path}: " + ", ".join(f"{counts[lvl]} {lvl}" for lvl in LEVELS))
+    if output is not None:
+        output.write_text(render_tsv(reports), encoding="utf-8")
+    failing = 0 if fail_on == "none" else sum(len(r.at_least(fail_on)) for r in reports)
+    if failing:
+        raise DataError(f"{failing} problem(s) at level {fail_on} or worse in "
+                        f"{len(reports)} file(s) ({len(queries)} rules)")
+
+
+@cli.command()
 @click.option("--ontology-only", is_flag=True, help="Reason over the ontology without graph/.")
 @pass_ctx
 def reason(ctx: _Context, ontology_only: bool) -> None:

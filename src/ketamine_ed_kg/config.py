@@ -95,6 +95,11 @@ class ServiceConfig:
     trusted_hosts: tuple[str, ...] = ()
     """Host header values the service may reflect in absolute URLs when ``public_url`` is
     unset; any other Host gets URLs built from ``host:port``."""
+    forwarded_hops: int = 0
+    """Proxies in front of the service (behind HAProxy: 1) whose ``X-Forwarded-For`` it
+    trusts, so the per-client limit sees each client's address rather than the proxy's.
+    0: the connection's address is the client (the header, which anyone can send, is
+    ignored)."""
     union_default_graph: bool = True
     """Default graph = union of all named graphs (else the store's own default graph)."""
     inferred_graph: str = GRAPH_INFERRED
@@ -202,6 +207,8 @@ def _validate(config: ServiceConfig) -> ServiceConfig:
                           "(gunicorn's own limit)")
     if config.row_cap < 0 or config.max_request_bytes < 1:
         raise ConfigError("configuration row_cap / max_request_bytes: must not be negative")
+    if config.forwarded_hops < 0:
+        raise ConfigError("configuration forwarded_hops: must not be negative")
     if not 0 < config.port < 65536:
         raise ConfigError(f"configuration port: {config.port} is not a TCP port")
     return config

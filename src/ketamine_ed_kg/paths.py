@@ -64,6 +64,11 @@ class ProjectPaths:
         return self.queries_dir / "qc"
 
     @property
+    def report_queries_dir(self) -> Path:
+        """``queries/report``: the OBO report's rules (ROBOT's ``report`` checks as SPARQL)."""
+        return self.queries_dir / "report"
+
+    @property
     def web_dir(self) -> Path:
         """``server/web``: the query editor's npm package (package.json, package-lock.json)."""
         return self.root / "server" / "web"

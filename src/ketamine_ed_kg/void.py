@@ -10,10 +10,10 @@ from collections import Counter
 from collections.abc import Mapping
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
 from .formats import Format
-from .iris import PREFIXES
+from .iris import PREFIXES, compact
 from .namespaces import BASE, FOAF, SD, SH, VOID
 
 TITLE = "ketamine-ed-kg: ketamine treatment of eating disorders"
@@ -65,6 +65,7 @@ def describe(graph: Graph, *, title: str, version: str, dumps: list[str] | None 
     ds = DATASET_IRI
     out.add((ds, RDF.type, VOID.Dataset))
     out.add((ds, DCTERMS.title, Literal(title, lang="en")))
+    out.add((ds, RDFS.label, Literal(title, lang="en")))
     out.add((ds, DCTERMS.license, LICENSE_DATA))
     out.add((ds, DCTERMS.hasVersion, Literal(version)))
     out.add((ds, DCTERMS.bibliographicCitation, Literal(citation(version), lang="en")))
@@ -111,18 +112,42 @@ def describe(graph: Graph, *, title: str, version: str, dumps: list[str] | None 
         target = URIRef(BASE + "external/" + slug)
         out.add((target, RDF.type, VOID.Dataset))
         out.add((target, DCTERMS.title, Literal(name)))
+        out.add((target, RDFS.label, Literal(f"{name} (linked dataset)", lang="en")))
         out.add((target, VOID.uriSpace, Literal(prefix)))
     for (prefix, pred), n in sorted(links.items()):
-        slug, _ = EXTERNAL_DATASETS[prefix]
+        slug, name = EXTERNAL_DATASETS[prefix]
         local = str(pred).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
         linkset = URIRef(f"{BASE}dataset/linkset/{slug}/{local}")
         out.add((linkset, RDF.type, VOID.Linkset))
+        out.add((linkset, RDFS.label, Literal(
+            f"links to {name} by {compact(str(pred))}", lang="en")))
         out.add((linkset, VOID.subjectsTarget, ds))
         out.add((linkset, VOID.objectsTarget, URIRef(BASE + "external/" + slug)))
         out.add((linkset, VOID.linkPredicate, pred))
         out.add((linkset, VOID.triples, Literal(n, datatype=XSD.integer)))
         out.add((ds, VOID.subset, linkset))
+    declare_for_owl(out, graph)
     return out
+
+
+def declare_for_owl(void: Graph, described: Graph) -> None:
+    """Declare the VoID's datasets as named individuals, its classes as classes and its
+    properties as annotation properties (in ``void`` itself), unless ``described`` (the graph
+    the VoID describes, which the release files hold next to it) declares them already.
+
+    Why: the release files hold the VoID next to the ontology, and OWL 2 DL (Protégé,
+    owlready2, the OWL API's profile check) wants every entity declared; annotation
+    properties, because VoID's values are counts, strings and IRIs of other graphs, never
+    statements the reasoner should use."""
+    added = Graph()
+    for node, cls in void.subject_objects(RDF.type):
+        added.add((cls, RDF.type, OWL.Class))
+        if isinstance(node, URIRef):
+            added.add((node, RDF.type, OWL.NamedIndividual))
+    for prop in set(void.predicates()):
+        if prop != RDF.type and not str(prop).startswith((str(RDFS), str(OWL))):
+            added.add((prop, RDF.type, OWL.AnnotationProperty))
+    void += (triple for triple in added if triple not in described)
 
 
 def describe_service(endpoint: str, graph_counts: Mapping[str, int], *, title: str,

@@ -2,13 +2,13 @@
 
 Blueprints, cut by concept: ``protocol`` (``/sparql``, the W3C SPARQL 1.1 Protocol; a bare GET
 gives ``service_description``), ``discovery`` (``/.well-known/void``, dereferenceable IRIs),
-``dumps`` (``/download/...``), ``editor`` (``/``, the query editor; ``pages`` renders our
-IRIs as web pages for browsers), ``evidence`` (``/evidence``, the evidence overview: Table 1
-and pictures drawn by ``charts``) and ``examples_api`` (``/api/...``,
-``/.well-known/sparql-examples``). They share ``state``, run client queries through ``query``
-and answer failures through the one status table of ``errors``; ``http`` adds CORS, gzip,
-conditional GET and nosniff to every response. Queries run in killable, sealed query
-processes (``pool``, ``zygote``).
+``dumps`` (``/download/...``), ``health`` (``/health``, for load balancers), ``editor`` (``/``,
+the query editor; ``pages`` renders our IRIs as web pages for browsers), ``evidence``
+(``/evidence``, the evidence overview: Table 1 and pictures drawn by ``charts``) and
+``examples_api`` (``/api/...``, ``/.well-known/sparql-examples``). They share ``state``, run
+client queries through ``query`` and answer failures through the one status table of
+``errors``; ``http`` adds CORS, gzip, conditional GET and nosniff to every response. Queries
+run in killable, sealed query processes (``pool``, ``zygote``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     # Imported here, not at the top: the query processes start as ``python -m
     # ketamine_ed_kg.server.zygote``, which imports this package, and must not load the
     # blueprints (rdflib, Flask routes) they never use.
-    from . import discovery, dumps, editor, errors, evidence, examples_api, http, protocol
+    from . import discovery, dumps, editor, errors, evidence, examples_api, health, http, protocol
     from .fairness import ClientLimiter
     from .pool import WorkerPool
 
@@ -50,11 +50,21 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
     app.extensions[EXTENSION] = ServiceState(
         cfg, pool, set(pool.graphs), version, ClientLimiter(cfg.per_client_queries), federation)
+    if cfg.forwarded_hops:
+        # Behind a balancer the connection comes from the proxy: take the client's address
+        # from the last ``forwarded_hops`` X-Forwarded-For entries (werkzeug's ProxyFix).
+        # Only the address: URLs still come from public_url / trusted_hosts. (Wrapping
+        # wsgi_app is Flask's documented way; mypy sees a method being replaced.)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.forwarded_hops,  # type: ignore[method-assign]
+                                x_proto=0, x_host=0, x_port=0, x_prefix=0)
     errors.register(app)
     http.install(app, cfg)
     app.register_blueprint(protocol.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(dumps.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(examples_api.create_blueprint())
     app.register_blueprint(editor.create_blueprint())
     app.register_blueprint(evidence.bp)

@@ -2,9 +2,10 @@
 
 ``GET /api/queries`` lists the examples, ``GET /api/queries/<name>`` runs one (SPARQL JSON results
 or CSV, with typed parameters validated against the declarations in the query file), and
-``GET /api/openapi.json`` describes those paths, ``/sparql`` (GET, HEAD, POST) and the discovery
-paths in OpenAPI 3.0, generated from the query files and the negotiation tables so the
-description cannot drift from them; tests/test_openapi_schemathesis.py holds the service to it.
+``GET /api/openapi.json`` describes those paths, ``/sparql`` (GET, HEAD, POST), the discovery
+paths and ``/health`` in OpenAPI 3.0, generated from the query files and the negotiation tables
+so the description cannot drift from them; tests/test_openapi_schemathesis.py holds the
+service to it.
 
 A bound query is handed to the SPARQL service's own :func:`~.server.protocol.run_query`, so it
 goes through the same content negotiation (``Accept`` or ``format=``), query policy, deadline,
@@ -36,6 +37,7 @@ from ..negotiation import BOOLEAN_TYPES, GRAPH_TYPES, RESULT_TYPES
 from ..paths import ProjectPaths, project_paths
 from .dumps import DUMP_EXTENSIONS, STEM
 from .errors import ApiError
+from .health import HEALTH_DEADLINE, HEALTH_PATH, MEDIA_TYPE
 from .query import CONTROL_PARAMS
 from .query import run_query as run_sparql
 from .representation import negotiated_graph_format, serialize
@@ -528,6 +530,40 @@ def _discovery_paths() -> dict[str, Any]:
     }
 
 
+_HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "version", "releaseId", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["pass", "fail"]},
+        "version": {"type": "string", "description": "Release version the instance serves"},
+        "releaseId": {"type": "string", "description": "Digest of the served release: equal "
+                      "on every instance of one pool"},
+        "output": {"type": "string", "description": "Why the check failed"},
+        "checks": {"type": "object"},
+    },
+}
+
+
+def _health_path() -> dict[str, Any]:
+    """``/health`` (server/health.py): readiness for load balancers, never cached."""
+    content = {MEDIA_TYPE: {"schema": _ref("Health")}}
+    no_store = {"Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]}}}
+    responses = {
+        "200": {"description": "pass: a trivial query ran through the query processes within "
+                               f"{HEALTH_DEADLINE:g} s", "headers": no_store,
+                "content": content},
+        "503": {"description": "fail: no query process answered in time, or the store is "
+                               "unreachable or empty",
+                "headers": {**no_store, "Retry-After": _RETRY_AFTER}, "content": content},
+    }
+    operation = {"summary": "Health of this instance and the release it serves "
+                            "(application/health+json)", "responses": responses}
+    return {"get": {"operationId": "health", **operation},
+            "head": {"operationId": "healthHead", **operation,
+                     "responses": {k: {key: v[key] for key in ("description", "headers")}
+                                   for k, v in responses.items()}}}
+
+
 def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict[str, Any]:
     """An OpenAPI 3.0.3 document: the SPARQL endpoint, discovery paths, and one path per
     example query with its typed parameters."""
@@ -541,6 +577,7 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
             "sparqlExamples", "The example queries as RDF (SIB sparql-examples convention)",
             "RDF graph of sh:SPARQLExecutable resources."),
         **_discovery_paths(),
+        HEALTH_PATH: _health_path(),
     }
     for example in examples:
         paths[f"/api/queries/{example.name}"] = _example_path(example)
@@ -562,6 +599,7 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
             "Timeout": _TIMEOUT_SCHEMA,
             "Infer": _INFER_SCHEMA,
             "SparqlResultsJson": _RESULTS_JSON_SCHEMA,
+            "Health": _HEALTH_SCHEMA,
         }, "responses": {f"Error{status}": _error_response(status)
                          for status in _ERROR_DESCRIPTIONS}},
     }

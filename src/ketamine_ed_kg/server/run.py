@@ -33,7 +33,9 @@ def waitress_options(config: ServiceConfig) -> dict[str, Any]:
         "channel_timeout": int(config.deadline * 2 + 30),
         "max_request_body_size": config.max_request_bytes + 1024,
         "ident": "ketamine-ed-kg",
-        "clear_untrusted_proxy_headers": True,
+        # X-Forwarded-* headers are dropped unless the operator trusts a proxy in front
+        # (forwarded_hops): then the app reads them (ProxyFix in create_app), as under gunicorn.
+        "clear_untrusted_proxy_headers": not config.forwarded_hops,
         "connection_limit": max(100, config.threads * 8),
         # Read ahead one request so waitress notices a client that hung up, and the
         # ``waitress.client_disconnected`` probe can cancel its query.

@@ -38,24 +38,30 @@ class QcQuery:
         return URIRef(f"{SHAPES_NS}qc-{self.name}")
 
 
+def query_description(path: Path, lines: list[str]) -> str:
+    """The ``# description:`` comment of a query file: that line and the comment lines right
+    after it, joined (``lines`` starts at the description). Raises if there is none."""
+    description: list[str] = []
+    if lines and (first := _DESCRIPTION_RE.match(lines[0])):
+        description.append(first.group(1).strip())
+        for line in lines[1:]:
+            more = _COMMENT_RE.match(line)
+            if not more:
+                break
+            description.append(more.group(1).strip())
+    if not description:
+        raise KedError(f"{path}: the query must start with a '# description: ...' line")
+    return " ".join(d for d in description if d)
+
+
 def load_qc_queries(qc_dir: Path) -> list[QcQuery]:
     """Read the QC queries; each must start with ``# description:`` comment lines."""
     queries = []
     for path in sorted(qc_dir.glob("*-violation.rq")):
         text = path.read_text(encoding="utf-8")
-        lines = text.splitlines()
-        description: list[str] = []
-        if lines and (first := _DESCRIPTION_RE.match(lines[0])):
-            description.append(first.group(1).strip())
-            for line in lines[1:]:
-                more = _COMMENT_RE.match(line)
-                if not more:
-                    break
-                description.append(more.group(1).strip())
-        if not description:
-            raise KedError(f"{path}: a QC query must start with a '# description: ...' line")
+        description = query_description(path, text.splitlines())
         name = path.name.removesuffix(".rq")
-        queries.append(QcQuery(name, path, " ".join(d for d in description if d), text))
+        queries.append(QcQuery(name, path, description, text))
     return queries
 
 
@@ -110,4 +116,4 @@ def run_qc(graph: Graph, queries: Iterable[QcQuery]) -> list[ShaclResult]:
     return results
 
 
-__all__ = ["QcQuery", "load_qc_queries", "run_qc", "to_store"]
+__all__ = ["QcQuery", "load_qc_queries", "query_description", "run_qc", "to_store"]
