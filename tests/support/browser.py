@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -51,8 +52,9 @@ def need_chromium() -> None:
 
 
 def wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
-    """A wait of :data:`WAIT` seconds on ``driver``."""
-    return WebDriverWait(driver, WAIT)
+    """A wait of :data:`WAIT` seconds on ``driver``. An element found just before the page is
+    replaced (a form sent, a link followed) goes stale: the condition is tried again."""
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
 
 
 __all__ = ["CHROMEDRIVER", "CHROMIUM", "WAIT", "chromium", "need_chromium", "wait"]
