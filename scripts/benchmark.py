@@ -2,9 +2,17 @@
 """Benchmark the SPARQL service through HTTP (waitress vs gunicorn, deadline accuracy) and the
 curation pipeline (build, validate, reason, stats, server start-up).
 
-Usage: ``python scripts/benchmark.py [--only pipeline|service|all] [--seconds S] [--clients N]
-[--runs R] [--out docs/benchmarks.md]``. The report has one delimited section per part;
-``--only`` rewrites its own section and keeps the other as it was.
+Usage: ``python scripts/benchmark.py [--only pipeline|service|pages|all] [--seconds S]
+[--clients N] [--runs R] [--page-requests N] [--page-starts S] [--out docs/benchmarks.md]``.
+The report has one delimited section per part; ``--only`` rewrites its own section and keeps
+the others as they were.
+
+Pages: the time to serve each kind of web page (the editor, a study, a diagnosis class, the
+ontology's documentation, the evidence overview and its pictures, the dataset, a named graph, a
+shape, an example query; one the service does not have is left out) by the production server,
+as a browser asks for it: the first request after start-up (``--page-starts`` starts, median)
+and then ``--page-requests`` requests in a row (median and
+95th percentile). ``--only pages`` runs this part alone, in about a minute.
 
 Pipeline: each command runs ``--runs`` times (default 5) in a fresh interpreter on a private
 copy of the inputs; the report gives the median and the range.
@@ -523,16 +531,151 @@ def run_pipeline(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- pages
+
+BROWSER_HEADERS = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                   "Accept-Encoding": "gzip, deflate", "User-Agent": "benchmark-pages"}
+PAGES: tuple[tuple[str, str], ...] = (
+    # (kind of page, path)
+    ("query editor", "/"),
+    ("a study", "/resource/mills-1998"),
+    ("a diagnosis class", "/ontology/AnorexiaNervosa"),
+    ("ontology documentation", "/ontology"),
+    ("evidence overview", "/evidence"),
+    ("evidence picture: dose and sessions", "/evidence/dose-and-sessions.svg"),
+    ("evidence picture: diagnoses", "/evidence/diagnoses-by-study.svg"),
+    ("the dataset", "/dataset"),
+    ("a named graph", "/graph/asserted"),
+    ("a SHACL shape", "/shapes/StudyShape"),
+    ("an example query", "/query/001_table1_ketamine_studies"),
+)
+"""The pages timed; one that is not an HTML or SVG page on this service is left out (said so in
+the report)."""
+PAGE_TARGET_MS = 100.0
+
+
+def page_request(conn: http.client.HTTPConnection, path: str) -> tuple[int, str, float, int]:
+    """(status, content type, seconds, bytes) of one GET as a browser sends it."""
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers=BROWSER_HEADERS)
+    response = conn.getresponse()
+    body = response.read()
+    return (response.status, response.getheader("Content-Type") or "",
+            time.perf_counter() - t0, len(body))
+
+
+def _is_page(status: int, content_type: str) -> bool:
+    return status == 200 and content_type.startswith(("text/html", "image/svg+xml"))
+
+
+def run_pages(args: argparse.Namespace) -> str:
+    """The pages part: first request after start-up, then repeated requests, per page."""
+    paths = project_paths(ROOT)
+    build(paths)
+    dataset = paths.build_dir / "dataset.nq"
+    load_before = os.getloadavg()
+    cold: dict[str, list[float]] = {}
+    served: dict[str, tuple[int, str]] = {}
+    warm: dict[str, list[float]] = {}
+    sizes: dict[str, int] = {}
+    for start_no in range(args.page_starts):
+        server = Server("gunicorn", dataset, 10.0, {})
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+            for _, path in PAGES:  # each page's first request after start-up
+                status, content_type, seconds, size = page_request(conn, path)
+                served[path] = (status, content_type)
+                if _is_page(status, content_type):
+                    cold.setdefault(path, []).append(seconds)
+                    sizes[path] = size
+            print(f"start {start_no + 1}: first requests "
+                  + ", ".join(f"{p} {cold[p][-1] * 1000:.0f} ms" for _, p in PAGES if p in cold),
+                  flush=True)
+            if start_no == args.page_starts - 1:  # then the same pages again and again
+                for _, path in PAGES:
+                    if path not in cold:
+                        continue
+                    samples = warm.setdefault(path, [])
+                    for _ in range(args.page_requests):
+                        status, _, seconds, _ = page_request(conn, path)
+                        assert status == 200, f"{path}: {status}"
+                        samples.append(seconds)
+                    print(f"{path:40} median {statistics.median(samples) * 1000:6.1f} ms  "
+                          f"p95 {percentile(samples, 95) * 1000:6.1f} ms", flush=True)
+            conn.close()
+        finally:
+            server.stop()
+    load_after = os.getloadavg()
+    lines = [
+        "## Web pages",
+        "",
+        "The time to serve each kind of web page, as a browser asks for it (`Accept: text/html`, "
+        "gzip, keep-alive, no validator so every page is rendered and sent), by "
+        "`ketamine-ed-kg serve` with its defaults (gunicorn, 1 HTTP process) on the project's "
+        f"dataset, client on the same machine. \"First request\": the page's first request after "
+        f"start-up (the editor is asked first, then the others in the order below), median of "
+        f"{args.page_starts} starts [min-max]. \"Repeated\": {args.page_requests} requests in a "
+        "row after that, one at a time. The target is well under "
+        f"{PAGE_TARGET_MS:.0f} ms per page. Load average before/after: {load_before[0]:.1f} / "
+        f"{load_after[0]:.1f} (2 shared cores: single figures are noisy).",
+        "",
+        f"- Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"flask {version('flask')}, gunicorn {version('gunicorn')}, "
+        f"vl-convert-python {version('vl-convert-python')}.",
+        "",
+        "| page | path | first request (ms) | repeated: median (ms) | repeated: p95 (ms) "
+        "| size (bytes, gzip) |",
+        "|---|---|---|---|---|---|",
+    ]
+    missing = []
+    for kind, path in PAGES:
+        if path not in warm:
+            status, content_type = served.get(path, (0, ""))
+            missing.append(f"`{path}` ({kind}: {status} {content_type.split(';')[0]})")
+            continue
+        first = cold[path]
+        lines.append(f"| {kind} | `{path}` | {statistics.median(first) * 1000:.0f} "
+                     f"[{min(first) * 1000:.0f}-{max(first) * 1000:.0f}] | "
+                     f"{statistics.median(warm[path]) * 1000:.1f} | "
+                     f"{percentile(warm[path], 95) * 1000:.1f} | {sizes[path]} |")
+    lines += [
+        "",
+        "Reading the numbers: a page is fixed by the graph version, so each HTTP process keeps "
+        "the pages it rendered by ETag (`pages.send_page`, the last 256) and the repeated "
+        "requests only send them; the first request renders the page (a study's or a class's "
+        "runs its SELECTs, the ontology's documentation links hundreds of terms). The first "
+        "request of the overview runs its three "
+        "example queries (Table 1's is the heaviest of the library); the first picture's starts "
+        "the drawing process (Python, vl-convert and its JavaScript engine, Vega), which draws "
+        "both pictures, so the second picture's first request finds it drawn. A browser "
+        "revalidating a page it holds gets a 304 (ETag from the graph version).",
+    ]
+    if missing:
+        lines += ["", "Not timed (not a page on this service yet): " + ", ".join(missing) + "."]
+    over = [p for p in warm if percentile(warm[p], 95) * 1000 >= PAGE_TARGET_MS]
+    lines += ["", (f"Repeated requests: every page's p95 is under {PAGE_TARGET_MS:.0f} ms."
+                   if not over else
+                   f"Repeated requests over {PAGE_TARGET_MS:.0f} ms at p95: "
+                   + ", ".join(f"`{p}`" for p in over) + ".")]
+    return "\n".join(lines)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """The ``pct`` percentile (nearest rank) of ``samples``."""
+    ordered = sorted(samples)
+    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))]
+
+
 # --------------------------------------------------------------------------- the report
 
-SECTIONS = ("service", "pipeline")
+SECTIONS = ("service", "pipeline", "pages")
 _BEGIN = "<!-- begin section: {} (rewritten by scripts/benchmark.py --only {}) -->"
 _END = "<!-- end section: {} -->"
 _HEADER = """# Benchmarks
 
 Written by `scripts/benchmark.py` (`make bench`). Each section holds the numbers of the last run
-of its own part: `--only service` or `--only pipeline` rewrites that section and keeps the other
-as it was.
+of its own part: `--only service`, `--only pipeline` or `--only pages` rewrites that section and
+keeps the others as they were.
 """
 
 
@@ -569,12 +712,16 @@ def write_sections(out: Path, new: dict[str, str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("pipeline", "service", "all"), default="all",
+    parser.add_argument("--only", choices=("pipeline", "service", "pages", "all"), default="all",
                         help="which part to run; only its section of the report is rewritten")
     parser.add_argument("--seconds", type=float, default=4.0, help="load duration per query")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median kept)")
     parser.add_argument("--runs", type=int, default=5, help="runs per pipeline command")
+    parser.add_argument("--page-requests", type=int, default=200,
+                        help="repeated requests per page (pages part)")
+    parser.add_argument("--page-starts", type=int, default=3,
+                        help="server starts whose first requests are timed (pages part)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     sections: dict[str, str] = {}
@@ -582,6 +729,8 @@ def main() -> None:
         sections["pipeline"] = run_pipeline(args)
     if args.only in ("service", "all"):
         sections["service"] = run_service(args)
+    if args.only in ("pages", "all"):
+        sections["pages"] = run_pages(args)
     write_sections(args.out, sections)
 
 

@@ -44,6 +44,7 @@ SYSTEM_PACKAGES=(
     "libapache-jena-java|test -f /usr/share/java/jena-cmds.jar|Jena's rsparql, for the client tests"
     "virtuoso-opensource|command -v virtuoso-t|the external store of the external_store tests (docs/external-store.md)"
     "haproxy|test -x /usr/sbin/haproxy|the replica tests balance over service instances (docs/scaling.md)"
+    "fonts-dejavu-core|test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf|the font the evidence overview's pictures are laid out with"
 )
 
 say() { echo "setup: $*" >&2; }

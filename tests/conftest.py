@@ -21,6 +21,8 @@ Fixtures (session-scoped unless said otherwise):
   ``external_store``; the store's credentials are in the environment while it runs.
 * ``listener`` (per test): a TCP listener on 127.0.0.1 counting the connections it accepts, for
   the tests that show a query reaches no network.
+* ``browser`` (per test): a headless chromium (``support/browser.py``) with its profile under
+  ``tmp_path``; skipped with a reason where chromium or chromedriver is absent.
 
 Every test that asks for ``java`` (directly or through another fixture) is marked ``hermit``,
 every test that asks for ``shared_dir`` is marked ``shared``, and every test that asks for
@@ -49,6 +51,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from ketamine_ed_kg.build import build
 from ketamine_ed_kg.errors import ReasonerUnavailableError
@@ -58,6 +61,7 @@ from ketamine_ed_kg.reasoning import java_executable
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.validation import QcQuery, load_qc_queries
 from support import checkout_guard
+from support.browser import chromium, need_chromium
 from support.project import BuiltDataset, Curated, copy_checkout
 from support.server import Listener, waitress_server
 from support.virtuoso import VIRTUOSO, Virtuoso, store_credentials, virtuoso_server
@@ -197,6 +201,17 @@ def listener() -> Iterator[Listener]:
     found = Listener()
     yield found
     found.close()
+
+
+@pytest.fixture()
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    """A headless chromium for one test, quit afterwards."""
+    need_chromium()
+    driver = chromium(tmp_path / "profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.fixture(scope="session")

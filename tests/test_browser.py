@@ -1,6 +1,6 @@
 """The first screen in a real browser: Debian's chromium, driven by selenium through Debian's
-chromedriver (Selenium Manager never runs, so nothing is downloaded). Screenshots go under
-``tmp_path``.
+chromedriver (``support/browser.py``; the ``browser`` fixture is in conftest.py). Screenshots go
+under ``tmp_path``.
 
 Skipped with a reason where chromium or chromedriver is absent; ``scripts/setup.sh`` installs
 both, so CI runs these.
@@ -8,69 +8,25 @@ both, so CI runs these.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.server.run import LiveServer
+from support.browser import WAIT
+from support.browser import chromium as _chromium
+from support.browser import need_chromium as _need_chromium
+from support.browser import wait as _wait
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-WAIT = 300.0
-"""How long to wait for the page to get somewhere: a failure report, not a speed limit."""
-
-
-def _chromium(profile: Path, javascript: bool = True) -> WebDriver:
-    assert CHROMIUM is not None and CHROMEDRIVER is not None
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1400,1000", f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    if not javascript:
-        options.add_experimental_option(
-            "prefs", {"profile.managed_default_content_settings.javascript": 2})
-    # Chromium keeps its crash reports under $XDG_CONFIG_HOME/chromium and GLib its dconf
-    # cache under $XDG_CACHE_HOME, whatever the profile: both go beside the profile, not HOME.
-    env = dict(os.environ, XDG_CONFIG_HOME=str(profile.parent / "xdg-config"),
-               XDG_CACHE_HOME=str(profile.parent / "xdg-cache"))
-    return webdriver.Chrome(options=options,
-                            service=Service(executable_path=CHROMEDRIVER, env=env))
-
-
-def _need_chromium() -> None:
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("chromium and chromium-driver (Debian packages) are not installed: "
-                    "scripts/setup.sh installs them")
-
-
-@pytest.fixture()
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    _need_chromium()
-    driver = _chromium(tmp_path / "profile")
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, WAIT)
 
 
 def test_editor_runs_an_example(browser: WebDriver, live_server: LiveServer,

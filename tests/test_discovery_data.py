@@ -30,13 +30,13 @@ def select(server: LiveServer, query: str) -> list[dict[str, str]]:
             for row in json.loads(reply.body)["results"]["bindings"]]
 
 
-def test_the_sib_editor_finds_the_33_examples(live_server: LiveServer) -> None:
+def test_the_sib_editor_finds_the_35_examples(live_server: LiveServer) -> None:
     rows = select(live_server, SIB_EXAMPLES_QUERY)
-    assert len(rows) == 33
+    assert len(rows) == 35
     assert all(row["query"].strip() and row["comment"].strip() for row in rows)
     in_graph = select(live_server, "SELECT (COUNT(DISTINCT ?sq) AS ?n) WHERE { GRAPH <"
                       + GRAPH_EXAMPLES + "> { ?sq a sh:SPARQLExecutable } }")
-    assert in_graph == [{"n": "33"}]
+    assert in_graph == [{"n": "35"}]
 
 
 def test_the_void_can_be_queried(live_server: LiveServer) -> None:

@@ -3,11 +3,12 @@
 Blueprints, cut by concept: ``protocol`` (``/sparql``, the W3C SPARQL 1.1 Protocol; a bare GET
 gives ``service_description``), ``discovery`` (``/.well-known/void``, dereferenceable IRIs),
 ``dumps`` (``/download/...``), ``health`` (``/health``, for load balancers), ``editor`` (``/``,
-the query editor; ``pages`` renders our IRIs as web pages for browsers) and ``examples_api``
-(``/api/...``, ``/.well-known/sparql-examples``). They share ``state``, run client queries
-through ``query`` and answer failures through the one status table of ``errors``; ``http`` adds
-CORS, gzip, conditional GET and nosniff to every response. Queries run in killable, sealed query
-processes (``pool``, ``zygote``).
+the query editor; ``pages`` renders our IRIs as web pages for browsers), ``evidence``
+(``/evidence``, the evidence overview: Table 1 and pictures drawn by ``charts``) and
+``examples_api`` (``/api/...``, ``/.well-known/sparql-examples``). They share ``state``, run
+client queries through ``query`` and answer failures through the one status table of
+``errors``; ``http`` adds CORS, gzip, conditional GET and nosniff to every response. Queries
+run in killable, sealed query processes (``pool``, ``zygote``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     # Imported here, not at the top: the query processes start as ``python -m
     # ketamine_ed_kg.server.zygote``, which imports this package, and must not load the
     # blueprints (rdflib, Flask routes) they never use.
-    from . import discovery, dumps, editor, errors, examples_api, health, http, protocol
+    from . import discovery, dumps, editor, errors, evidence, examples_api, health, http, protocol
     from .fairness import ClientLimiter
     from .forwarding import ForwardingService
     from .pool import WorkerPool
@@ -78,6 +79,7 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     app.register_blueprint(health.bp)
     app.register_blueprint(examples_api.create_blueprint())
     app.register_blueprint(editor.create_blueprint())
+    app.register_blueprint(evidence.bp)
     return app
 
 

@@ -105,6 +105,12 @@ def _describe_parameter(parameter: Parameter) -> dict[str, Any]:
     return described
 
 
+def example(name: str) -> Example:
+    """The example query ``name``, as ``/api/queries/<name>`` runs it (for the pages drawn from
+    the examples); :class:`UnknownQueryError` if there is none."""
+    return find_example(_state().examples, name)
+
+
 def list_queries() -> Response:
     """``GET /api/queries``: every example with its metadata and parameters."""
     return jsonify({"queries": [_describe(e) for e in _state().examples]})
@@ -599,4 +605,4 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
     }
 
 
-__all__ = ["EXTENSION_KEY", "create_blueprint", "openapi_document"]
+__all__ = ["EXTENSION_KEY", "create_blueprint", "example", "openapi_document"]

@@ -23,7 +23,7 @@ EXPOSED = ("ETag, Last-Modified, Content-Type, X-SPARQL-Row-Cap, X-SPARQL-Trunca
            "X-SPARQL-Deadline, Vary")
 COMPRESSIBLE = ("text/", "application/sparql-results", "application/json", "application/ld+json",
                 "application/n-triples", "application/n-quads", "application/trig",
-                "application/rdf+xml", "application/xml")
+                "application/rdf+xml", "application/xml", "image/svg+xml")
 
 
 def make_etag(version_tag: str, *parts: object) -> str:
