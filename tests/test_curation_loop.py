@@ -9,6 +9,7 @@ An invented quote must be caught by ``validate`` with the passage it was meant t
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -61,7 +62,9 @@ def fill_in(text: str) -> str:
     """What a curator does with the new file: every TODO from the (made-up) source."""
     quotes = iter(SENTENCES * 2)
     text = re.sub(r'"TODO: verbatim quote[^"]*"', lambda _: f'"{next(quotes)}"', text)
-    text = re.sub(r'"TODO[^"]*"', '"Doe et al. 2023 (made-up)"', text)
+    parts = itertools.count(1)  # labels say whose they are: no two nodes share one
+    text = re.sub(r'"TODO[^"]*"', lambda _: f'"Doe et al. 2023 (made-up), part {next(parts)}"',
+                  text)
     return re.sub(r"\s*# TODO.*$", "", text, flags=re.MULTILINE)
 
 
