@@ -9,6 +9,7 @@ An invented quote must be caught by ``validate`` with the passage it was meant t
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -61,7 +62,9 @@ def fill_in(text: str) -> str:
     """What a curator does with the new file: every TODO from the (made-up) source."""
     quotes = iter(SENTENCES * 2)
     text = re.sub(r'"TODO: verbatim quote[^"]*"', lambda _: f'"{next(quotes)}"', text)
-    text = re.sub(r'"TODO[^"]*"', '"Doe et al. 2023 (made-up)"', text)
+    parts = itertools.count(1)  # labels say whose they are: no two nodes share one
+    text = re.sub(r'"TODO[^"]*"', lambda _: f'"Doe et al. 2023 (made-up), part {next(parts)}"',
+                  text)
     return re.sub(r"\s*# TODO.*$", "", text, flags=re.MULTILINE)
 
 
@@ -165,3 +168,17 @@ def test_without_texts_validate_names_the_sources_it_could_not_check(
     out = capsys.readouterr().out
     assert ("quotes NOT checked against a source text (give --source-texts DIR, e.g. "
             "../shared/seeds) for 5 source(s): ked:source-000, ked:source-001") in out
+
+
+def test_registry_records_are_listed_as_not_checked_apart_from_the_documents(
+    sources: ProjectPaths, shared_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry record (kedo:RegistryRecord) has no text copy: with every document's text
+    given, validate passes and lists the records as not checked, on a line of their own."""
+    checkout = copy_checkout(sources, tmp_path / "checkout", (*VALIDATION_SOURCES, "graph"))
+    assert cli(checkout.root, "validate", "--source-texts", str(shared_dir / "seeds")) == 0
+    out = capsys.readouterr().out
+    assert "quotes NOT checked" not in out
+    line = next(row for row in out.splitlines() if "registry record(s) not checked" in row)
+    assert "ked:source-fatcat-l7dg66n2azgefaqu7ctcyuxv3a" in line
+    assert "ked:source-pmc8625822" in line and "ked:source-000" not in line

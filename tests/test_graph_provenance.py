@@ -7,11 +7,13 @@ our namespace, or a reference to a node nobody defined.
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import DCTERMS, RDF
 
 from ketamine_ed_kg.namespaces import BASE, KED, KEDO
 from ketamine_ed_kg.paths import ProjectPaths
@@ -104,6 +106,76 @@ def test_every_curated_node_is_backed_by_a_claim(data: Graph) -> None:
         and not (set(data.objects(s, RDF.type)) & exempt) and s not in about
     )
     assert not missing, "nodes with no claim behind them:\n" + "\n".join(sorted(set(missing)))
+
+
+PUBLICATION_VALUES = (KEDO.doi, KEDO.pmid, KEDO.pmcid, DCTERMS.title)
+"""The identifying values of a publication that must each have a claim quoting them."""
+
+
+def _squeezed(text: str) -> str:
+    """No white space, lower case: a DOI printed "s40 337" or a title in other capitals still
+    matches, and a quote split in two (claims keep quotes under 200 characters) joins up."""
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _quoted_in(data: Graph, claim: URIRef, value: str) -> bool:
+    """``value`` is in one quote of ``claim``, or in its quotes joined in some order."""
+    quotes = [_squeezed(str(q)) for q in data.objects(claim, KEDO.quote)]
+    wanted = _squeezed(value)
+    return any(wanted in "".join(order) for order in itertools.permutations(quotes))
+
+
+def test_every_publication_identifier_and_title_is_quoted_by_a_claim(data: Graph) -> None:
+    """Issue #12 section 7, "values from no source": a DOI, PMID, PMCID or title of a
+    publication is quoted by a claim about it, whose source is a source document (or a registry
+    record, kedo:RegistryRecord, for values no document prints): never the identifier table
+    alone."""
+    problems = []
+    for prop in PUBLICATION_VALUES:
+        for pub, value in sorted(data.subject_objects(prop)):
+            if (pub, RDF.type, KEDO.Publication) not in data:
+                continue
+            backing = [
+                claim for claim in data.subjects(KEDO.about, pub)
+                if isinstance(claim, URIRef) and (claim, RDF.type, KEDO.Claim) in data
+                and (data.value(claim, KEDO.source), RDF.type, KEDO.SourceDocument) in data
+                and data.value(data.value(claim, KEDO.source), KEDO.documentKind) is not None
+                and _quoted_in(data, claim, str(value))
+            ]
+            if not backing:
+                problems.append(f"{pub} {prop} {str(value)!r}")
+    assert not problems, (
+        "publication values no claim quotes (add a claim quoting the source document or "
+        "registry record that shows the value, or remove the value):\n" + "\n".join(problems))
+
+
+def test_registry_record_claims_back_the_values_no_document_prints(data: Graph) -> None:
+    """The eight values of issue #12 that only the identifier table gave are quoted from the
+    registry record it names, and such a source has no text file to check (no kedo:fileName)."""
+    expected = {
+        ("pub-mills-1998", KEDO.doi, "10.1093/qjmed/91.7.493"),
+        ("pub-mills-1998", KEDO.pmid, "9797933"),
+        ("pub-mills-1998", DCTERMS.title,
+         "Treatment of compulsive behaviour in eating disorders with intermittent ketamine "
+         "infusions"),
+        ("pub-scolnick-2020", KEDO.pmid, "32848935"),
+        ("pub-robison-2022", KEDO.pmid, "35524316"),
+        ("pub-robison-2022", KEDO.pmcid, "PMC9077943"),
+        ("pub-keeler-2021", KEDO.pmcid, "PMC8625822"),
+        ("pub-ragnhildstveit-2022", KEDO.pmcid, "PMC8963252"),
+    }
+    registries = set(data.subjects(KEDO.documentKind, KEDO.RegistryRecord))
+    assert registries and not any(data.value(r, KEDO.fileName) for r in registries)
+    found = set()
+    for claim in set(data.subjects(KEDO.source, None)):
+        prop, value = data.value(claim, KEDO.assertsProperty), data.value(claim, KEDO.assertsValue)
+        if data.value(claim, KEDO.source) not in registries or prop is None or value is None:
+            continue
+        assert isinstance(claim, URIRef) and _quoted_in(data, claim, str(value)), claim
+        for pub in data.objects(claim, KEDO.about):
+            if (pub, RDF.type, KEDO.Publication) in data and (pub, prop, value) in data:
+                found.add((str(pub)[len(str(KED)):], prop, str(value)))
+    assert found == expected
 
 
 def test_no_iri_is_minted_outside_our_namespace(data: Graph) -> None:

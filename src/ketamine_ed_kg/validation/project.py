@@ -120,6 +120,7 @@ def validate_project(
         quotes_checked=quotes.quotes,
         texts_checked=quotes.checked,
         texts_unchecked=quotes.unchecked,
+        records_unchecked=quotes.records,
     )
 
 

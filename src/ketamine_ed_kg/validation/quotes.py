@@ -4,7 +4,10 @@ Why in ``validate`` and not only in a test: a curator who types a quote from mem
 typo the source has, must hear it before anything else runs, with the passage the quote was
 meant to be, so the fix is a copy and paste. The texts are not part of the project (their
 licences differ, and nothing at run time may need them): the curator names folders holding
-them, and every source whose text is not found is listed as not checked.
+them, and every source whose text is not found is listed as not checked. A registry record
+(``kedo:RegistryRecord``: a catalogue entry quoted only for the identifiers and title it shows)
+has no text copy to give, so it is listed apart, still as not checked, and its absence is no
+reason to suspect a missing folder.
 
 Where the text of ``ked:source-<id>`` is, in each folder given, first match wins:
 
@@ -50,7 +53,9 @@ class QuoteCheck:
     checked: dict[str, Path] = field(default_factory=dict)
     """Source IRI -> the text file its quotes were checked against."""
     unchecked: dict[str, str] = field(default_factory=dict)
-    """Source IRI -> why its quotes were not checked."""
+    """Source IRI -> why its quotes were not checked (a document whose text was not found)."""
+    records: dict[str, str] = field(default_factory=dict)
+    """Registry record IRI -> why its quotes were not checked (it has no text copy)."""
     quotes: int = 0
     """How many quotes were checked."""
 
@@ -111,6 +116,9 @@ def check_quotes(data: Graph, folders: Sequence[Path]) -> QuoteCheck:
         path = text_file(source, str(name) if name is not None else None, folders)
         if path is None:
             texts[source] = None
+            if (source, KEDO.documentKind, KEDO.RegistryRecord) in data:
+                outcome.records[str(source)] = "a registry record: no text copy"
+                continue
             where = ", ".join(str(f) for f in folders) or "no folder given (--source-texts DIR)"
             outcome.unchecked[str(source)] = f"no text file found in {where}"
             continue

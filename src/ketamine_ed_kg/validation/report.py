@@ -117,6 +117,11 @@ def _quote_lines(outcome: ValidationOutcome) -> list[str]:
         lines.append(f"quotes NOT checked against a source text{hint} for "
                      f"{len(outcome.texts_unchecked)} source(s): "
                      + ", ".join(short_iri(s) for s in sorted(outcome.texts_unchecked)))
+    records = sorted(outcome.records_unchecked)
+    if records:
+        lines.append(f"quotes of {len(records)} registry record(s) not checked "
+                     "(kedo:RegistryRecord has no text copy; each quote is a value the record "
+                     "shows): " + ", ".join(short_iri(s) for s in records))
     return lines
 
 

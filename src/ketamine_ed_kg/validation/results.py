@@ -62,6 +62,8 @@ class ValidationOutcome:
     """Source IRI -> the text file its quotes were checked against."""
     texts_unchecked: dict[str, str] = field(default_factory=dict)
     """Source IRI -> why its quotes could not be checked (no text file found)."""
+    records_unchecked: dict[str, str] = field(default_factory=dict)
+    """Registry record IRI -> why its quotes were not checked (a record has no text copy)."""
 
     def count(self, severity: str) -> int:
         """How many entries have ``severity``."""
