@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_ed_kg.cli import main
 from ketamine_ed_kg.culprit import find_culprit, minimal_subset
 from ketamine_ed_kg.examples import Answer, load_examples
 from ketamine_ed_kg.namespaces import KED
@@ -15,7 +14,7 @@ from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.pubmed import PubMedRecordError, parse_record
 from ketamine_ed_kg.snapshots import render_expected
 from ketamine_ed_kg.validation.quotes import closest_passage, text_file
-from support.project import copy_checkout
+from support.project import copy_checkout, run_cli
 
 GOOD = """A made-up title : a case report
 - PMID: 99999902
@@ -25,14 +24,6 @@ A made-up title : a case report
 Abstract
 Invented for a test.
 """
-
-
-def cli(root: Path, *args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--root", str(root), *args])
-    code = exit_info.value.code
-    assert isinstance(code, int)
-    return code
 
 
 def test_a_citation_line_gives_journal_year_volume_issue_and_pages(tmp_path: Path) -> None:
@@ -70,7 +61,7 @@ def test_a_malformed_record_writes_nothing(sources: ProjectPaths, tmp_path: Path
     before = sorted(p.relative_to(checkout.root) for p in checkout.graph_dir.rglob("*"))
     path = tmp_path / "record.txt"
     path.write_text(GOOD.replace("- PMID: 99999902", "- PMID: PMID99"), encoding="utf-8")
-    assert cli(checkout.root, "add-source", str(path)) == 1
+    assert run_cli(checkout.root, "add-source", str(path)) == 1
     assert "field 'PMID' is 'PMID99'" in capsys.readouterr().err
     assert sorted(p.relative_to(checkout.root) for p in checkout.graph_dir.rglob("*")) == before
 
@@ -86,13 +77,13 @@ def test_a_record_of_a_publication_in_the_graph_reuses_it(
         "ketamine-assisted psychotherapy for anorexia nervosa\n- PMID: 40495248\n"
         "- Authors: Dahlgren CL, Tverrli E, Stewart LH\n"
         "- Citation: J Eat Disord. 2025 Jun 10;13(1):107.\n", encoding="utf-8")
-    assert cli(checkout.root, "add-source", str(path)) == 0
+    assert run_cli(checkout.root, "add-source", str(path)) == 0
     out = capsys.readouterr().out
     assert "kedo:describesPublication ked:pub-dahlgren-2025" in out
     assert "ked:pub-dahlgren-2025 a kedo:Publication" not in out
-    assert cli(checkout.root, "new-study", "--source", "ked:source-pmid-40495248") == 1
+    assert run_cli(checkout.root, "new-study", "--source", "ked:source-pmid-40495248") == 1
     assert "ked:dahlgren-2025 exists already" in capsys.readouterr().err
-    assert cli(checkout.root, "new-study", "--source", "ked:source-999") == 1
+    assert run_cli(checkout.root, "new-study", "--source", "ked:source-999") == 1
     assert "no kedo:SourceDocument" in capsys.readouterr().err
 
 
@@ -151,7 +142,7 @@ def test_reason_names_the_file_and_node_of_an_inconsistency(
     culprit = find_culprit(checkout)
     assert [p.name for p in culprit.files] == ["chen-2018.ttl"]
     assert culprit.nodes == ("ked:chen-2018-ketamine",)
-    assert cli(checkout.root, "reason") == 1
+    assert run_cli(checkout.root, "reason") == 1
     out = capsys.readouterr().out
     assert "consistent: NO" in out
     assert "file: graph/studies/chen-2018.ttl" in out

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_ed_kg.cli import main
 from ketamine_ed_kg.paths import ProjectPaths
-from support.project import BUILD_SOURCES, VALIDATION_SOURCES, copy_checkout
+from support.project import BUILD_SOURCES, VALIDATION_SOURCES, copy_checkout, run_cli
 
 SENTENCES = (
     "We report a made-up case of severe and enduring anorexia nervosa treated with ketamine.",
@@ -48,14 +47,6 @@ RECORD = "\n".join([
     "© 2023. The Author(s).",
     "",
 ])
-
-
-def cli(root: Path, *args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--root", str(root), *args])
-    code = exit_info.value.code
-    assert isinstance(code, int)
-    return code
 
 
 def fill_in(text: str) -> str:
@@ -88,7 +79,7 @@ def test_a_made_up_study_goes_in_and_everything_is_green(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = checkout.root
-    assert cli(root, "add-source", str(texts / "doe-2023-record.txt")) == 0
+    assert run_cli(root, "add-source", str(texts / "doe-2023-record.txt")) == 0
     printed = capsys.readouterr().out
     written = checkout.sources_graph_dir / "pmid-99999901.ttl"
     assert printed == written.read_text(encoding="utf-8")
@@ -97,7 +88,7 @@ def test_a_made_up_study_goes_in_and_everything_is_green(
                   'kedo:pmcid "PMC9999901"', 'kedo:journal "J Made Up Stud"'):
         assert value in printed
 
-    assert cli(root, "new-study", "--source", "ked:source-pmid-99999901") == 0
+    assert run_cli(root, "new-study", "--source", "ked:source-pmid-99999901") == 0
     study = checkout.studies_dir / "doe-2023.ttl"
     started = study.read_text(encoding="utf-8")
     assert "example-2099" not in started and "ked:source-003" not in started
@@ -106,16 +97,17 @@ def test_a_made_up_study_goes_in_and_everything_is_green(
     capsys.readouterr()
 
     seeds = shared_dir / "seeds"
-    assert cli(root, "validate", "--source-texts", str(texts), "--source-texts", str(seeds)) == 0
+    assert run_cli(root, "validate", "--source-texts", str(texts),
+                   "--source-texts", str(seeds)) == 0
     out = capsys.readouterr().out
     assert "0 violation(s)" in out
     assert "quotes NOT checked" not in out, out
     assert "checked against the texts of 6 source(s)" in out
 
-    assert cli(root, "reason") == 0
+    assert run_cli(root, "reason") == 0
     assert "consistent: yes" in capsys.readouterr().out
 
-    assert cli(root, "queries", "--update") == 0
+    assert run_cli(root, "queries", "--update") == 0
     out = capsys.readouterr().out
     assert "ked:doe-2023" in out, "the new study changes no expected answer?"
     assert re.search(r"^\+\+\+ b/queries/\d{3}_\w+\.csv$", out, re.MULTILINE)
@@ -148,7 +140,7 @@ def test_an_invented_quote_is_caught_with_the_closest_passage(
                      encoding="utf-8")
     line = next(n for n, row in enumerate(study.read_text(encoding="utf-8").splitlines(), 1)
                 if "for eight sessions" in row)
-    assert cli(checkout.root, "validate", "--source-texts", str(shared_dir / "seeds")) == 1
+    assert run_cli(checkout.root, "validate", "--source-texts", str(shared_dir / "seeds")) == 1
     out = capsys.readouterr().out
     block = out[out.index("graph/studies/timek-2024.ttl"):]
     assert "kedo:quote is not in the text of ked:source-000" in block
@@ -164,7 +156,7 @@ def test_without_texts_validate_names_the_sources_it_could_not_check(
     sources: ProjectPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     checkout = copy_checkout(sources, tmp_path / "checkout", (*VALIDATION_SOURCES, "graph"))
-    cli(checkout.root, "validate")
+    run_cli(checkout.root, "validate")
     out = capsys.readouterr().out
     assert ("quotes NOT checked against a source text (give --source-texts DIR, e.g. "
             "../shared/seeds) for 5 source(s): ked:source-000, ked:source-001") in out
@@ -176,7 +168,7 @@ def test_registry_records_are_listed_as_not_checked_apart_from_the_documents(
     """A registry record (kedo:RegistryRecord) has no text copy: with every document's text
     given, validate passes and lists the records as not checked, on a line of their own."""
     checkout = copy_checkout(sources, tmp_path / "checkout", (*VALIDATION_SOURCES, "graph"))
-    assert cli(checkout.root, "validate", "--source-texts", str(shared_dir / "seeds")) == 0
+    assert run_cli(checkout.root, "validate", "--source-texts", str(shared_dir / "seeds")) == 0
     out = capsys.readouterr().out
     assert "quotes NOT checked" not in out
     line = next(row for row in out.splitlines() if "registry record(s) not checked" in row)

@@ -15,10 +15,9 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF
 
-from ketamine_ed_kg.cli import main
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths
-from support.project import VALIDATION_SOURCES, copy_checkout
+from support.project import VALIDATION_SOURCES, copy_checkout, run_cli
 
 PREFIXES = """\
 @prefix kedo: <https://w3id.org/ketamine-ed/ontology/> .
@@ -102,11 +101,7 @@ def _line_of(text: str, start: str) -> int:
 
 
 def run(root: Path, *args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--root", str(root), "validate", *args])
-    code = exit_info.value.code
-    assert isinstance(code, int)
-    return code
+    return run_cli(root, "validate", *args)
 
 
 def test_valid_graph_exits_0_and_says_so(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

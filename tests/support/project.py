@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
 from rdflib import Graph
 
 from ketamine_ed_kg.build import BuildResult
+from ketamine_ed_kg.cli import main
 from ketamine_ed_kg.paths import ProjectPaths, project_paths
 from ketamine_ed_kg.release import DATASET_FILE, MANIFEST_FILE
 
@@ -59,4 +61,14 @@ class BuiltDataset:
         return self.result.release / MANIFEST_FILE
 
 
-__all__ = ["BUILD_SOURCES", "VALIDATION_SOURCES", "BuiltDataset", "Curated", "copy_checkout"]
+def run_cli(root: Path, *args: str) -> int:
+    """Run ``ketamine-ed-kg --root ROOT ARGS...`` in this process; its exit status."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--root", str(root), *args])
+    code = exit_info.value.code
+    assert isinstance(code, int)
+    return code
+
+
+__all__ = ["BUILD_SOURCES", "VALIDATION_SOURCES", "BuiltDataset", "Curated", "copy_checkout",
+           "run_cli"]
