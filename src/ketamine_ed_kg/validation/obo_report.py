@@ -37,7 +37,7 @@ from ..iris import GRAPH_EXAMPLES, GRAPH_INFERRED, GRAPH_SERVICE, compact
 from ..loading import parse_quads
 from ..obo import named_individuals
 from ..terms import from_oxigraph, to_quad
-from .qc import query_description
+from .qc import query_description, select
 
 LEVELS: tuple[str, ...] = ("ERROR", "WARN", "INFO")
 """ROBOT's report levels, most severe first."""
@@ -143,12 +143,7 @@ def run_report(store: ox.Store, queries: Iterable[ReportQuery]) -> list[ReportRo
     """Every rule's rows over the default graph of ``store``, sorted."""
     rows = []
     for query in queries:
-        try:
-            solutions = store.query(query.text)
-        except SyntaxError as exc:
-            raise KedError(f"{query.path}: the report query does not parse: {exc}") from exc
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise KedError(f"{query.path}: a report query must be a SELECT query")
+        solutions = select(store, query.path, query.text, "report")
         for solution in solutions:
             rows.append(ReportRow(query.level, query.name, _show(solution["entity"]),
                                   _show(solution["property"]), _show(solution["value"])))

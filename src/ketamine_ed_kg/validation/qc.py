@@ -23,6 +23,18 @@ _DESCRIPTION_RE = re.compile(r"^#\s*description:\s?(.*)$")
 _COMMENT_RE = re.compile(r"^#\s?(.*)$")
 
 
+def select(store: ox.Store, path: Path, text: str, kind: str) -> ox.QuerySolutions:
+    """Run the SELECT query of file ``path`` (a ``kind`` query: QC, report) on ``store``; a
+    query that does not parse or is not a SELECT is an error naming the file."""
+    try:
+        solutions = store.query(text)
+    except SyntaxError as exc:
+        raise KedError(f"{path}: the {kind} query does not parse: {exc}") from exc
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise KedError(f"{path}: a {kind} query must be a SELECT query")
+    return solutions
+
+
 @dataclass(frozen=True)
 class QcQuery:
     """A ``queries/qc/*-violation.rq`` file: any row it returns is a violation."""
@@ -86,12 +98,7 @@ def run_qc(graph: Graph, queries: Iterable[QcQuery]) -> list[ShaclResult]:
     store = to_store(graph)
     results = []
     for query in queries:
-        try:
-            solutions = store.query(query.text)
-        except SyntaxError as exc:
-            raise KedError(f"{query.path}: the QC query does not parse: {exc}") from exc
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise KedError(f"{query.path}: a QC query must be a SELECT query")
+        solutions = select(store, query.path, query.text, "QC")
         names = {v.value for v in solutions.variables}
         if "focus" not in names:
             raise KedError(f"{query.path}: a QC query must select ?focus")
