@@ -111,7 +111,8 @@ def test_a_made_up_study_goes_in_and_everything_is_green(
     out = capsys.readouterr().out
     assert "ked:doe-2023" in out, "the new study changes no expected answer?"
     assert re.search(r"^\+\+\+ b/queries/\d{3}_\w+\.csv$", out, re.MULTILINE)
-    assert "33/33 queries match" in out
+    matched = re.search(r"(\d+)/(\d+) queries match", out)
+    assert matched and matched.group(1) == matched.group(2), out
 
     # The checks the suite runs, on the copy: the example queries and the provenance rules
     # (with the seeds beside the copy, as ../shared is beside the checkout).
