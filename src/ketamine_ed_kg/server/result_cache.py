@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Generator, Hashable, Iterator
 from dataclasses import dataclass
 
 NAME = "ketamine-ed-kg"
@@ -90,7 +90,8 @@ class ResultCache:
         return True
 
     def capture(self, key: Hashable, body: Iterator[bytes], content_type: str,
-                headers: tuple[tuple[str, str], ...], key_size: int = 0) -> Iterator[bytes]:
+                headers: tuple[tuple[str, str], ...], key_size: int = 0
+                ) -> Generator[bytes, None, None]:
         """Stream ``body`` unchanged, keeping a copy up to the per-entry limit; store it only
         when the body ends normally (an exception or an early close stores nothing)."""
         parts: list[bytes] | None = []
