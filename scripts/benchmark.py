@@ -745,7 +745,9 @@ def run_cache(args: argparse.Namespace) -> str:
         f"{seconds} s per run, {args.rounds} rounds with cold and warm interleaved; the table "
         "gives the **median** over rounds (and the range of req/s). The machine is shared "
         "with other work: compare cold and warm of one run, not runs of different days. "
-        f"Load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f}.",
+        f"Load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f}. Cold "
+        "requests need the query processes (CPU), warm ones almost none, so other work on "
+        "the machine lowers cold far more than warm and inflates the ratio.",
         "",
         f"Warm: the cache (`result_cache_bytes = {64 << 20}`) was filled by one pass over the "
         f"mix; the second pass was served from it for {hits.get('warm (cache on)', 0)} of "
