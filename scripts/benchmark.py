@@ -2,7 +2,7 @@
 """Benchmark the SPARQL service through HTTP (waitress vs gunicorn, deadline accuracy) and the
 curation pipeline (build, validate, reason, stats, server start-up).
 
-Usage: ``python scripts/benchmark.py [--only pipeline|service|pages|all] [--seconds S]
+Usage: ``python scripts/benchmark.py [--only pipeline|service|pages|cache|all] [--seconds S]
 [--clients N] [--runs R] [--page-requests N] [--page-starts S] [--out docs/benchmarks.md]``.
 The report has one delimited section per part; ``--only`` rewrites its own section and keeps
 the others as they were.
@@ -13,6 +13,11 @@ shape, an example query; one the service does not have is left out) by the produ
 as a browser asks for it: the first request after start-up (``--page-starts`` starts, median)
 and then ``--page-requests`` requests in a row (median and
 95th percentile). ``--only pages`` runs this part alone, in about a minute.
+
+Cache: the example mix (every query of ``queries/`` through ``/api/queries/<name>``, one after
+another, by ``wrk`` with a Lua script) against the production server (gunicorn) with the results
+cache off (cold) and on (warm, after one pass that fills it), at 8 and 32 connections, rounds
+interleaved, median kept. ``--only cache`` runs this part alone.
 
 Pipeline: each command runs ``--runs`` times (default 5) in a fresh interpreter on a private
 copy of the inputs; the report gives the median and the range.
@@ -104,7 +109,10 @@ class Server:
         env = dict(os.environ)
         env.update({"KETAMINE_ED_KG_DATASET": str(dataset), "KETAMINE_ED_KG_PORT": str(self.port),
                     "KETAMINE_ED_KG_DEADLINE": str(deadline), "KETAMINE_ED_KG_LOG_LEVEL": "WARNING",
-                    "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"})
+                    "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+                    # Cold unless a variant says otherwise: a repeated query would otherwise
+                    # be answered from the results cache (measured by ``--only cache``).
+                    "KETAMINE_ED_KG_RESULT_CACHE_BYTES": "0"})
         env.update(extra)
         env["KETAMINE_ED_KG_SERVER"] = kind
         # The production command itself: `ketamine-ed-kg serve` with the chosen server.
@@ -660,6 +668,113 @@ def run_pages(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+MIX_ACCEPT = "text/csv, text/turtle;q=0.9, application/sparql-results+json;q=0.8"
+"""What the example mix asks for: CSV for a table, Turtle for a graph, JSON for ASK."""
+
+
+def mix_script(paths: list[str], folder: Path) -> Path:
+    """A wrk Lua script that sends ``paths`` in turn (each wrk thread from its own start)."""
+    items = ", ".join(json.dumps(p) for p in paths)
+    script = folder / "mix.lua"
+    script.write_text(
+        f"paths = {{{items}}}\n"
+        "i = 0\n"
+        "function setup(thread) thread:set('i', math.random(#paths) - 1) end\n"
+        "function request()\n"
+        "  i = i % #paths + 1\n"
+        "  return wrk.format('GET', paths[i])\n"
+        "end\n", encoding="utf-8")
+    return script
+
+
+def run_cache(args: argparse.Namespace) -> str:
+    """Cold against warm throughput of the example mix (results cache off / on)."""
+    from scaling_bench import wrk  # scripts/ is on sys.path when this script runs
+
+    from ketamine_ed_kg.examples import load_examples
+
+    paths = project_paths(ROOT)
+    result = build(paths)
+    dataset = paths.build_dir / "dataset.nq"
+    mix = [f"/api/queries/{e.name}" for e in load_examples(paths.queries_dir)]
+    tmp = Path(tempfile.mkdtemp(prefix="ked-cache-bench-"))
+    script = mix_script(mix, tmp)
+    common = {"KETAMINE_ED_KG_PER_CLIENT_QUERIES": "64"}  # wrk is one client
+    variants = {"cold (cache off)": {**common, "KETAMINE_ED_KG_RESULT_CACHE_BYTES": "0"},
+                "warm (cache on)": {**common,
+                                    "KETAMINE_ED_KG_RESULT_CACHE_BYTES": str(64 << 20)}}
+    connections = (8, 32)
+    seconds = max(1, round(args.seconds))
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+    hits: dict[str, int] = {}
+    load_before = os.getloadavg()
+    for round_no in range(args.rounds):
+        for label, extra in variants.items():
+            server = Server("gunicorn", dataset, 30.0, extra)
+            try:
+                base = f"http://127.0.0.1:{server.port}"
+                for _ in range(2):  # warm up the processes; fills the cache when it is on
+                    seen = 0
+                    for path in mix:
+                        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+                        conn.request("GET", path, headers={"Accept": MIX_ACCEPT})
+                        response = conn.getresponse()
+                        response.read()
+                        if response.status != 200:
+                            raise RuntimeError(f"{path}: {response.status}")
+                        seen += "hit" in (response.getheader("Cache-Status") or "")
+                        conn.close()
+                hits[label] = seen
+                for c in connections:
+                    stats = wrk(base + mix[0], seconds, c, accept=MIX_ACCEPT, script=script)
+                    runs.setdefault((label, c), []).append(stats)
+                    print(f"round {round_no + 1} {label:18} {c:3} connections "
+                          f"{stats['qps']:8.1f} req/s  p50 {stats['p50']:7.2f} ms  "
+                          f"p99 {stats['p99']:7.2f} ms  errors {stats['errors']:.0f}", flush=True)
+            finally:
+                server.stop()
+    load_after = os.getloadavg()
+    shutil.rmtree(tmp, ignore_errors=True)
+    lines = [
+        "## Results cache: the example mix, cold and warm",
+        "",
+        f"Every example query ({len(mix)}, `/api/queries/<name>` in turn, `Accept: {MIX_ACCEPT}`)"
+        f" against `ketamine-ed-kg serve` (gunicorn, 1 HTTP process, {os.cpu_count()} cores, "
+        "default workers and threads, `per_client_queries = 64` since wrk is one client), "
+        f"curated graph ({sum(result.counts.values()):,} quads). `wrk -t2 --latency`, "
+        f"{seconds} s per run, {args.rounds} rounds with cold and warm interleaved; the table "
+        "gives the **median** over rounds (and the range of req/s). The machine is shared "
+        "with other work: compare cold and warm of one run, not runs of different days. "
+        f"Load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f}. Cold "
+        "requests need the query processes (CPU), warm ones almost none, so other work on "
+        "the machine lowers cold far more than warm and inflates the ratio.",
+        "",
+        f"Warm: the cache (`result_cache_bytes = {64 << 20}`) was filled by one pass over the "
+        f"mix; the second pass was served from it for {hits.get('warm (cache on)', 0)} of "
+        f"{len(mix)} queries (`Cache-Status: ketamine-ed-kg; hit`). Cold: "
+        "`result_cache_bytes = 0`.",
+        "",
+        "| variant | connections | req/s (median) | range | p50 ms | p99 ms | non-200 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (label, c), samples in runs.items():
+        qps = [s["qps"] for s in samples]
+        lines.append(
+            f"| {label} | {c} | {statistics.median(qps):,.0f} | {min(qps):,.0f}-{max(qps):,.0f} "
+            f"| {statistics.median(s['p50'] for s in samples):.2f} "
+            f"| {statistics.median(s['p99'] for s in samples):.2f} "
+            f"| {sum(s['errors'] for s in samples):.0f} |")
+    for c in connections:
+        cold = statistics.median(s["qps"] for s in runs[("cold (cache off)", c)])
+        warm = statistics.median(s["qps"] for s in runs[("warm (cache on)", c)])
+        lines.append("")
+        lines.append(f"Warm / cold at {c} connections: **{warm / cold:.1f}×**.")
+    lines.append("")
+    lines.append(f"Command: `python scripts/benchmark.py --only cache --seconds {args.seconds:g} "
+                 f"--rounds {args.rounds}`.")
+    return "\n".join(lines)
+
+
 def percentile(samples: list[float], pct: float) -> float:
     """The ``pct`` percentile (nearest rank) of ``samples``."""
     ordered = sorted(samples)
@@ -668,14 +783,14 @@ def percentile(samples: list[float], pct: float) -> float:
 
 # --------------------------------------------------------------------------- the report
 
-SECTIONS = ("service", "pipeline", "pages")
+SECTIONS = ("service", "pipeline", "pages", "cache")
 _BEGIN = "<!-- begin section: {} (rewritten by scripts/benchmark.py --only {}) -->"
 _END = "<!-- end section: {} -->"
 _HEADER = """# Benchmarks
 
 Written by `scripts/benchmark.py` (`make bench`). Each section holds the numbers of the last run
-of its own part: `--only service`, `--only pipeline` or `--only pages` rewrites that section and
-keeps the others as they were.
+of its own part: `--only service`, `--only pipeline`, `--only pages` or `--only cache` rewrites
+that section and keeps the others as they were.
 """
 
 
@@ -712,7 +827,8 @@ def write_sections(out: Path, new: dict[str, str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("pipeline", "service", "pages", "all"), default="all",
+    parser.add_argument("--only", choices=("pipeline", "service", "pages", "cache", "all"),
+                        default="all",
                         help="which part to run; only its section of the report is rewritten")
     parser.add_argument("--seconds", type=float, default=4.0, help="load duration per query")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
@@ -731,6 +847,8 @@ def main() -> None:
         sections["service"] = run_service(args)
     if args.only in ("pages", "all"):
         sections["pages"] = run_pages(args)
+    if args.only in ("cache", "all"):
+        sections["cache"] = run_cache(args)
     write_sections(args.out, sections)
 
 

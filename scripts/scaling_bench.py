@@ -49,17 +49,22 @@ EXAMPLE = "/api/queries/002_studies_by_route"
 """The example query the replica test streams: studies by route of administration (CSV)."""
 START = "<!-- scaling-bench:start -->"
 END = "<!-- scaling-bench:end -->"
-SETTINGS = {"workers": 2, "threads": 8, "per_client_queries": 64}
+SETTINGS = {"workers": 2, "threads": 8, "per_client_queries": 64, "result_cache_bytes": 0}
+"""``result_cache_bytes = 0``: one query repeated would otherwise be answered from the results
+cache after its first run, measuring the cache rather than the pool (benchmark.py ``--only
+cache`` measures the cache)."""
 SIZES = ("1, direct", "1", "2", "3")
 """Pool sizes measured; "1, direct" is one instance without HAProxy."""
 
 
-def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
-    """One wrk run: requests per second, latency percentiles (ms), and every non-200."""
+def wrk(url: str, seconds: int, connections: int, accept: str = "text/csv",
+        script: Path | None = None) -> dict[str, float]:
+    """One wrk run: requests per second, latency percentiles (ms), and every non-200.
+    ``script``: a wrk Lua script choosing each request (benchmark.py's example mix)."""
     binary = shutil.which("wrk") or "/usr/bin/wrk"
     done = subprocess.run(
         [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
-         "-H", "Accept: text/csv", url],
+         "-H", f"Accept: {accept}", *(["-s", str(script)] if script else []), url],
         capture_output=True, text=True, check=True, timeout=seconds + 120)
     out = done.stdout
 

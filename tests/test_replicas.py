@@ -18,6 +18,7 @@ A mixed-version pool is detected: an instance serving another release reports an
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -106,7 +107,9 @@ class Stream:
                 status = reply.status
                 if status != 200:
                     error = reply.text[:200]
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
+                # a response cut by the kill: refused/reset (OSError) or a body cut short
+                # (IncompleteRead, an HTTPException), more likely now that cache hits are fast
                 error = repr(exc)
             with self.lock:
                 self.sent.append(Sent(client, start, time.monotonic(), status, error))

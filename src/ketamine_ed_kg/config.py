@@ -79,6 +79,12 @@ class ServiceConfig:
     """Seconds a query may run; a request may lower it with ``timeout=`` but never raise it."""
     row_cap: int = 10000
     """Most solutions a query may return (0: no cap); a capped result says so in headers."""
+    result_cache_bytes: int = 64 << 20
+    """Bytes of whole query answers kept in each HTTP process, per dataset version, least
+    recently used evicted first (0: no results cache). A hit says ``Cache-Status: ...; hit``."""
+    result_cache_entry_bytes: int = 4 << 20
+    """Largest answer the results cache keeps (a larger one is streamed, not kept), so one
+    huge answer cannot evict everything; at most ``result_cache_bytes``."""
     max_request_bytes: int = 1_000_000
     """Largest request body accepted (413 beyond)."""
     max_request_line: int = 8190
@@ -230,6 +236,9 @@ def _validate(config: ServiceConfig) -> ServiceConfig:
                           "(gunicorn's own limit)")
     if config.row_cap < 0 or config.max_request_bytes < 1:
         raise ConfigError("configuration row_cap / max_request_bytes: must not be negative")
+    if config.result_cache_bytes < 0 or config.result_cache_entry_bytes < 0:
+        raise ConfigError("configuration result_cache_bytes / result_cache_entry_bytes: must "
+                          "not be negative (0 turns the results cache off)")
     if config.forwarded_hops < 0:
         raise ConfigError("configuration forwarded_hops: must not be negative")
     if not 0 <= config.port < 65536:  # 0: a free port, chosen when the server starts

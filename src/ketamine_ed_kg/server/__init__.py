@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     from .fairness import ClientLimiter
     from .forwarding import ForwardingService
     from .pool import WorkerPool
+    from .result_cache import ResultCache
 
     cfg = config if isinstance(config, ServiceConfig) else load_config(config)
     logging.getLogger("ketamine_ed_kg").setLevel(cfg.log_level.upper())
@@ -61,7 +62,9 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_request_bytes
     app.extensions[EXTENSION] = ServiceState(
-        cfg, service, set(graphs), version, ClientLimiter(cfg.per_client_queries), federation)
+        cfg, service, set(graphs), version, ClientLimiter(cfg.per_client_queries), federation,
+        ResultCache(cfg.result_cache_bytes, cfg.result_cache_entry_bytes)
+        if cfg.result_cache_bytes else None)
     if cfg.forwarded_hops:
         # Behind a balancer the connection comes from the proxy: take the client's address
         # from the last ``forwarded_hops`` X-Forwarded-For entries (werkzeug's ProxyFix).

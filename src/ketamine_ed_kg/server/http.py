@@ -20,7 +20,7 @@ from flask import Flask, Request, Response, request
 from ..config import ServiceConfig
 
 EXPOSED = ("ETag, Last-Modified, Content-Type, X-SPARQL-Row-Cap, X-SPARQL-Truncated, "
-           "X-SPARQL-Deadline, Vary")
+           "X-SPARQL-Deadline, Cache-Status, Vary")
 COMPRESSIBLE = ("text/", "application/sparql-results", "application/json", "application/ld+json",
                 "application/n-triples", "application/n-quads", "application/trig",
                 "application/rdf+xml", "application/xml", "image/svg+xml")

@@ -25,7 +25,8 @@ from ..iris import PREFIXES
 from ..store import Job, JobKind, JobResult, PublicRequest, RequestPolicy, ResultMeta
 from .errors import ApiError, api_error, loggable
 from .fairness import TooManyQueries, client_key, disconnect_probe
-from .http import make_etag, response_304, versioned
+from .http import make_etag, not_modified, response_304, versioned
+from .result_cache import HIT, MISS, Entry
 from .state import ServiceState, state
 from .urls import advertised_url
 
@@ -86,6 +87,12 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
         default_graphs=default_graphs, named_graphs=named_graphs,
         base_iri=advertised_url(request.path))
     etag = make_etag(st.version.tag, "sparql", public)
+    cache = st.results
+    cache_key = (st.version.tag, public)
+    if cache is not None:
+        entry = cache.get(cache_key)
+        if entry is not None:  # no query process, so no per-client slot is taken
+            return _hit(st, entry, etag, seconds)
     key = client_key(request.environ)
     try:
         st.limiter.acquire(key)
@@ -105,32 +112,71 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
             if cached is not None:
                 release()
                 return cached
-        result, first = _start(st, Job(JobKind.REQUEST, request=public), seconds, query)
+        result, first, own = _start(st, Job(JobKind.REQUEST, request=public), seconds, query)
     except BaseException:
         release()
         raise
+    content_type = _content_type(result.meta)
+    headers = _cap_headers(result.meta)
     if request.method == "HEAD":
         _drain(result, first, seconds, query)
         release()
         body: Iterator[bytes] | tuple[()] = ()
     else:
         body = _logged(itertools.chain(first, result.body), query)
-    response = Response(body, status=200, content_type=_content_type(result.meta))
+        if cache is not None and own:
+            body = cache.capture(cache_key, body, content_type, headers, _key_size(public))
+    response = Response(body, status=200, content_type=content_type)
     response.call_on_close(result.close)
     response.call_on_close(release)
+    _describe(response, st, headers, etag, seconds)
+    if cache is not None:
+        response.headers["Cache-Status"] = MISS
+    return response
+
+
+def _hit(st: ServiceState, entry: Entry, etag: str, seconds: float) -> Response:
+    """The stored answer, as the miss that stored it was sent (a 304 when the client's copy is
+    current: an entry exists, so the request is valid and ``*`` or a date may match)."""
+    if request.method in ("GET", "HEAD") and not_modified(request, etag, st.version.modified):
+        return response_304(etag)
+    response = Response(b"" if request.method == "HEAD" else entry.body, status=200,
+                        content_type=entry.content_type)
+    if request.method == "HEAD":
+        response.headers["Content-Length"] = str(len(entry.body))
+    _describe(response, st, entry.headers, etag, seconds)
+    response.headers["Cache-Status"] = HIT
+    return response
+
+
+def _describe(response: Response, st: ServiceState, headers: tuple[tuple[str, str], ...],
+              etag: str, seconds: float) -> None:
+    """The headers every answer to a query carries, hit or miss."""
     versioned(response, etag, st.version.modified)
     response.vary.update(("Accept", "Accept-Encoding"))
     response.headers["X-SPARQL-Deadline"] = f"{seconds:g}"
-    cap = result.meta.cap
-    if cap:
-        response.headers["X-SPARQL-Row-Cap"] = str(cap)
-        truncated = result.meta.truncated
-        response.headers["X-SPARQL-Truncated"] = "true" if truncated else "false"
-        if truncated:
-            response.headers["Warning"] = (
-                f'199 - "result truncated to the first {cap} solutions (row cap); '
-                'add LIMIT/OFFSET to page through it"')
-    return response
+    for name, value in headers:
+        response.headers[name] = value
+
+
+def _cap_headers(meta: ResultMeta) -> tuple[tuple[str, str], ...]:
+    """The row-cap headers of an answer (part of the answer, so stored with it)."""
+    cap = meta.cap
+    if not cap:
+        return ()
+    headers = [("X-SPARQL-Row-Cap", str(cap)),
+               ("X-SPARQL-Truncated", "true" if meta.truncated else "false")]
+    if meta.truncated:
+        headers.append(("Warning", f'199 - "result truncated to the first {cap} solutions '
+                                   '(row cap); add LIMIT/OFFSET to page through it"'))
+    return tuple(headers)
+
+
+def _key_size(public: PublicRequest) -> int:
+    """Bytes a cache key holds beyond what every key shares (the policy)."""
+    return (len(public.query) + len(public.accept or "") + len(public.fmt or "")
+            + sum(map(len, public.default_graphs + public.named_graphs))
+            + len(public.base_iri or ""))
 
 
 def _content_type(meta: ResultMeta) -> str:
@@ -138,26 +184,27 @@ def _content_type(meta: ResultMeta) -> str:
     return (meta.media_type or Format.JSON.media_type) + "; charset=utf-8"
 
 
-def _run(st: ServiceState, job: Job, seconds: float, query: str) -> JobResult:
-    """Run ``job`` (moving an allow-listed federated query to the federation processes)."""
+def _run(st: ServiceState, job: Job, seconds: float, query: str) -> tuple[JobResult, bool]:
+    """Run ``job`` (moving an allow-listed federated query to the federation processes).
+    The flag is True when the answer is the dataset's own (not federated): cacheable."""
     deadline = time.monotonic() + seconds
     cancelled = disconnect_probe(request.environ)
     try:
         try:
-            return st.service.run(job, deadline, cancelled)
+            return st.service.run(job, deadline, cancelled), True
         except QueryError as exc:
             if exc.kind is not ErrorKind.FEDERATE or st.federation is None:
                 raise
-            return st.federation.run(job, deadline, cancelled)
+            return st.federation.run(job, deadline, cancelled), False
     except KedError as exc:
         raise api_error(exc, deadline=seconds, query=query) from None
 
 
 def _start(st: ServiceState, job: Job, seconds: float, query: str
-           ) -> tuple[JobResult, list[bytes]]:
+           ) -> tuple[JobResult, list[bytes], bool]:
     """Run the job up to its first body chunk, so that any failure up to then still gets its
     own status (the WSGI server sends the status line with the first chunk)."""
-    result = _run(st, job, seconds, query)
+    result, own = _run(st, job, seconds, query)
     try:
         first = [next(iter(result.body))]
     except StopIteration:
@@ -165,7 +212,7 @@ def _start(st: ServiceState, job: Job, seconds: float, query: str
     except KedError as exc:
         result.close()
         raise api_error(exc, deadline=seconds, query=query) from None
-    return result, first
+    return result, first, own
 
 
 def _drain(result: JobResult, first: list[bytes], seconds: float, query: str) -> None:

@@ -18,6 +18,7 @@ from ..config import ServiceConfig
 from ..iris import PREFIXES
 from ..store import DatasetVersion, Job, JobKind, QueryService
 from .fairness import ClientLimiter
+from .result_cache import ResultCache
 
 EXTENSION = "ketamine_ed_kg"
 """Key of the state in ``app.extensions``."""
@@ -34,6 +35,8 @@ class ServiceState:
     limiter: ClientLimiter
     federation: QueryService | None = None
     """Unsealed query processes for allow-listed SERVICE calls (None: no allow-list)."""
+    results: ResultCache | None = None
+    """Whole answers to client queries, per dataset version (None: ``result_cache_bytes = 0``)."""
     cache: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
