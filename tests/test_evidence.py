@@ -203,15 +203,6 @@ def test_overview_is_cached_once_per_version(live_server: LiveServer) -> None:
                              {TABLE_QUERY, *(c.query for c in CHARTS.values())}])
 
 
-@pytest.mark.parametrize("path", ["/evidence", "/evidence/dose-and-sessions.svg"])
-def test_overview_is_conditional(live_server: LiveServer, path: str) -> None:
-    first = request(live_server.base + path, headers={"Accept": BROWSER})
-    etag = first.header("ETag")
-    assert first.status == 200 and etag and first.header("Last-Modified")
-    again = request(live_server.base + path, headers={"Accept": BROWSER, "If-None-Match": etag})
-    assert again.status == 304 and again.body == b""
-
-
 def test_unknown_picture(live_server: LiveServer) -> None:
     reply: Reply = request(live_server.base + "/evidence/no-such-picture.svg")
     assert reply.status == 404 and "no picture named" in reply.text

@@ -186,13 +186,15 @@ def test_ontology_documentation(live_server: LiveServer) -> None:
     Graph().parse(data=rdf.text, format="turtle")
 
 
-@pytest.mark.parametrize("path", ["/", "/resource/mills-1998", "/ontology"])
+@pytest.mark.parametrize("path", ["/", "/resource/mills-1998", "/ontology", "/evidence",
+                                  "/evidence/dose-and-sessions.svg"])
 def test_pages_are_conditional(live_server: LiveServer, path: str) -> None:
     first = request(live_server.base + path, headers={"Accept": BROWSER})
     etag = first.header("ETag")
     assert first.status == 200 and etag and first.header("Last-Modified")
     again = request(live_server.base + path, headers={"Accept": BROWSER, "If-None-Match": etag})
     assert again.status == 304 and again.body == b""
-    if path != "/":  # the editor is the root's only representation
+    if path.startswith(("/resource/", "/ontology")):
+        # an IRI of ours also has RDF; the editor and the overview have one representation
         rdf = request(live_server.base + path, headers={"Accept": "text/turtle"})
         assert rdf.header("ETag") != etag  # another representation
