@@ -2,11 +2,21 @@
 against it, and how the query process decides whether the cap cut the result.
 
 A public query may return at most ``row_cap`` solutions (``config.row_cap``). The query process
-rewrites the query's top-level LIMIT on the real parse (:func:`apply_row_cap`), and writes a
-probe: the same query asking for the first solution past the cap. While the result streams,
-:class:`RowBound` counts an upper bound on the solutions from the serialised bytes (in C, no
-per-row Python work); :class:`CapCheck` runs the probe only if that bound reached the cap, so
-a small result never costs a second evaluation. The HTTP process only reports the outcome
+rewrites the query's top-level LIMIT on the real parse (:func:`apply_row_cap`).
+
+A SELECT on the embedded store is evaluated once, with one solution of lookahead (``LIMIT
+cap+1``): :func:`cap_solutions` serialises it as SPARQL TSV, where every solution is exactly
+one line (the format escapes newlines in terms), so ``bytes.count`` and ``bytes.rindex`` (in
+C, no per-row Python work) find whether the (cap+1)-th solution exists and cut it off;
+:func:`write_solutions` hands the kept lines to pyoxigraph's TSV parser and serialiser for the
+client's format. So the truncation is known before the first byte, without a second
+evaluation.
+
+Graph results (CONSTRUCT, DESCRIBE: LIMIT counts solutions of the pattern, not triples) and an
+external store still use a probe: the same query asking for the first solution past the cap.
+While such a result streams, :class:`RowBound` counts an upper bound on the solutions from the
+serialised bytes; :class:`CapCheck` runs the probe only if that bound reached the cap, so a
+small result never costs a second evaluation. The HTTP process only reports the outcome
 (``X-SPARQL-Row-Cap``, ``X-SPARQL-Truncated``).
 """
 
@@ -14,6 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
 
 from ..formats import Format
 from ..security import Edit, QueryInfo, apply_edits
@@ -27,6 +40,9 @@ class CappedQuery:
     probe: str | None
     """Same query asking for the first row past the cap; None when the cap cannot bite."""
     cap: int
+    lookahead: str | None = None
+    """SELECT only: the query with ``LIMIT cap+1``, evaluated once by :func:`cap_solutions`
+    (the probe is then not needed)."""
 
 
 def apply_row_cap(text: str, info: QueryInfo, cap: int,
@@ -61,7 +77,35 @@ def apply_row_cap(text: str, info: QueryInfo, cap: int,
             edits.append((at, at, "\n" + insert.strip() + "\n"))
         return apply_edits(text, edits)
 
-    return CappedQuery(rewrite(cap, offset), rewrite(1, offset + cap), cap)
+    return CappedQuery(rewrite(cap, offset), rewrite(1, offset + cap), cap,
+                       rewrite(cap + 1, offset) if info.form == "SELECT" else None)
+
+
+LOOKAHEAD_FORMAT = Format.TSV
+"""Where a solution is exactly one line: TSV writes terms in N-Triples syntax, which escapes
+line breaks, and ends every line (the variables', then each solution's) with LF."""
+
+
+def cap_solutions(results: Any, cap: int) -> tuple[bytes, bool]:
+    """Serialise the solutions of a ``LIMIT cap+1`` query (pyoxigraph ``QuerySolutions``) as
+    TSV, keep the first ``cap``: (those lines, whether a solution past the cap was cut)."""
+    tsv: bytes = results.serialize(format=LOOKAHEAD_FORMAT.results)
+    extra = tsv.count(b"\n") - 1 - cap
+    if extra <= 0:
+        return tsv, False
+    end = len(tsv)
+    for _ in range(extra):
+        end = tsv.rindex(b"\n", 0, end - 1) + 1
+    return tsv[:end], True
+
+
+def write_solutions(tsv: bytes, result_format: Format, sink: Any) -> None:
+    """Write the TSV solutions of :func:`cap_solutions` to ``sink`` in ``result_format``."""
+    if result_format is LOOKAHEAD_FORMAT:
+        sink.write(tsv)
+        return
+    ox.parse_query_results(tsv, format=LOOKAHEAD_FORMAT.results).serialize(
+        sink, format=result_format.results)
 
 
 class RowBound:
@@ -90,12 +134,19 @@ class RowBound:
 class CapCheck:
     """Whether the row cap cut a result: decided once, before its first byte goes out."""
 
-    probe: Callable[[], bool]
-    """Runs the probe query: True when a solution exists past the cap."""
+    probe: Callable[[], bool] | None
+    """Runs the probe query: True when a solution exists past the cap (None: ``known``)."""
     cap: int
     rows: RowBound | None = None
     """Counts solutions as they are written (None for graph results: always probe)."""
     probed: bool = False
+    known: bool | None = None
+    """Decided before the body (:func:`cap_solutions`): no counting, no probe."""
+
+    @classmethod
+    def decided(cls, cap: int, truncated: bool) -> CapCheck:
+        """The outcome of a result evaluated with lookahead."""
+        return cls(None, cap, known=truncated)
 
     def feed(self, data: bytes) -> None:
         if self.rows is not None:
@@ -104,10 +155,14 @@ class CapCheck:
     def truncated(self, complete: bool) -> bool:
         """True when rows were cut. ``complete``: the whole result has been written, so a
         count below the cap settles it without the probe."""
+        if self.known is not None:
+            return self.known
         if complete and self.rows is not None and self.rows.bound() < self.cap:
             return False
+        assert self.probe is not None
         self.probed = True
         return self.probe()
 
 
-__all__ = ["CapCheck", "CappedQuery", "RowBound", "apply_row_cap"]
+__all__ = ["LOOKAHEAD_FORMAT", "CapCheck", "CappedQuery", "RowBound", "apply_row_cap",
+           "cap_solutions", "write_solutions"]
