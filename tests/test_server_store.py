@@ -19,8 +19,14 @@ from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTO
 from ketamine_ed_kg.query_plan import plan_request
 from ketamine_ed_kg.server.query import policy
 from ketamine_ed_kg.server.run import LiveServer
-from ketamine_ed_kg.store import CapCheck, Job, OxigraphStore, PublicRequest, RowBound, \
-    dataset_version
+from ketamine_ed_kg.store import (
+    CapCheck,
+    Job,
+    OxigraphStore,
+    PublicRequest,
+    RowBound,
+    dataset_version,
+)
 from support.project import BuiltDataset
 from support.server import request, waitress_server, write_dataset
 
