@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from ketamine_ed_kg.formats import Format
-from ketamine_ed_kg.store.rowcap import RowBound, cap_solutions, write_solutions
+from ketamine_ed_kg.store.rowcap import RowBound, capped_body
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -82,8 +82,7 @@ def main() -> None:
             any(True for _ in run(f"{q} LIMIT 1 OFFSET {cap}"))
 
     def lookahead(q: str) -> None:
-        kept, _ = cap_solutions(run(f"{q} LIMIT {cap + 1}"), cap)
-        write_solutions(kept, Format.JSON, io.BytesIO())
+        capped_body(run(f"{q} LIMIT {cap + 1}"), cap, Format.JSON)
 
     ways: list[Callable[[str], None]] = [raw, probe, lookahead]
     print("| query | rows | raw | probe | lookahead (once) |\n|---|---:|---:|---:|---:|")

@@ -78,7 +78,7 @@ class Job:
     """The row cap the query was rewritten for (0: none)."""
     lookahead: str | None = None
     """The capped SELECT with ``LIMIT cap+1``: the embedded store evaluates it once instead of
-    ``query`` and ``probe`` (:func:`~.rowcap.cap_solutions`); an external store ignores it."""
+    ``query`` and ``probe`` (:func:`~.rowcap.capped_body`); an external store ignores it."""
     union_default_graph: bool = True
     default_graph: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None

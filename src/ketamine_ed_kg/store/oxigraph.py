@@ -22,7 +22,7 @@ from ..iris import PREFIXES
 from ..release import dataset_version
 from ..security import engine_syntax_message
 from .jobs import Job, JobKind, ResultForm, ResultMeta
-from .rowcap import CapCheck, RowBound, cap_solutions, write_solutions
+from .rowcap import CapCheck, RowBound, capped_body
 
 Start = Callable[[ResultMeta, CapCheck | None], None]
 """Called by :meth:`OxigraphStore.execute` once the result's metadata is known."""
@@ -145,9 +145,9 @@ class OxigraphStore:
             start(ResultMeta(form=ResultForm.BOOLEAN), None)
             results.serialize(sink, format=job.result_format.results)
         elif isinstance(results, ox.QuerySolutions) and job.lookahead:
-            kept, cut = cap_solutions(results, job.cap)
+            body, cut = capped_body(results, job.cap, job.result_format)
             start(ResultMeta(form=ResultForm.SOLUTIONS), CapCheck.decided(job.cap, cut))
-            write_solutions(kept, job.result_format, sink)
+            sink.write(body)
         elif isinstance(results, ox.QuerySolutions):
             check = CapCheck(past_cap, job.cap, RowBound(job.result_format)) if probe else None
             start(ResultMeta(form=ResultForm.SOLUTIONS), check)

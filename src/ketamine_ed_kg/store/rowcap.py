@@ -5,12 +5,12 @@ A public query may return at most ``row_cap`` solutions (``config.row_cap``). Th
 rewrites the query's top-level LIMIT on the real parse (:func:`apply_row_cap`).
 
 A SELECT on the embedded store is evaluated once, with one solution of lookahead (``LIMIT
-cap+1``): :func:`cap_solutions` serialises it as SPARQL TSV, where every solution is exactly
-one line (the format escapes newlines in terms), so ``bytes.count`` and ``bytes.rindex`` (in
-C, no per-row Python work) find whether the (cap+1)-th solution exists and cut it off;
-:func:`write_solutions` hands the kept lines to pyoxigraph's TSV parser and serialiser for the
-client's format. So the truncation is known before the first byte, without a second
-evaluation.
+cap+1``) by :func:`capped_body`. The solutions are written in the client's format and
+counted in C (:class:`RowBound`); only when that count may exceed the cap is the result turned
+into SPARQL TSV, where every solution is exactly one line (the format escapes newlines in
+terms), so ``bytes.count`` and ``bytes.rindex`` cut the (cap+1)-th solution off, and written
+again in the client's format. So the truncation is known before the first byte, without a
+second evaluation, and a result below the cap costs what serialising it costs.
 
 Graph results (CONSTRUCT, DESCRIBE: LIMIT counts solutions of the pattern, not triples) and an
 external store still use a probe: the same query asking for the first solution past the cap.
@@ -41,7 +41,7 @@ class CappedQuery:
     """Same query asking for the first row past the cap; None when the cap cannot bite."""
     cap: int
     lookahead: str | None = None
-    """SELECT only: the query with ``LIMIT cap+1``, evaluated once by :func:`cap_solutions`
+    """SELECT only: the query with ``LIMIT cap+1``, evaluated once by :func:`capped_body`
     (the probe is then not needed)."""
 
 
@@ -86,10 +86,43 @@ LOOKAHEAD_FORMAT = Format.TSV
 line breaks, and ends every line (the variables', then each solution's) with LF."""
 
 
-def cap_solutions(results: Any, cap: int) -> tuple[bytes, bool]:
-    """Serialise the solutions of a ``LIMIT cap+1`` query (pyoxigraph ``QuerySolutions``) as
-    TSV, keep the first ``cap``: (those lines, whether a solution past the cap was cut)."""
-    tsv: bytes = results.serialize(format=LOOKAHEAD_FORMAT.results)
+def capped_body(results: Any, cap: int, result_format: Format) -> tuple[bytes, bool]:
+    """The body of a ``LIMIT cap+1`` SELECT's solutions (pyoxigraph ``QuerySolutions``) in
+    ``result_format``, holding at most ``cap`` of them, and whether one past the cap was cut.
+
+    The usual case pays nothing over serialising: the solutions are written in the client's
+    format and :class:`RowBound` counts an upper bound in C; at most ``cap`` means nothing was
+    cut. Only a result that may hold ``cap+1`` solutions goes through TSV (re-read from the
+    body when pyoxigraph can parse the client's format; CSV it cannot, so CSV is written from
+    TSV), is cut there on lines, and is written again in the client's format.
+    """
+    if result_format is Format.CSV:
+        tsv: bytes = results.serialize(format=LOOKAHEAD_FORMAT.results)
+    else:
+        body: bytes = results.serialize(format=result_format.results)
+        bound = RowBound(result_format)
+        bound.feed(body)
+        if bound.bound() <= cap:
+            return body, False
+        tsv = body if result_format is LOOKAHEAD_FORMAT else _reserialize(
+            body, result_format, LOOKAHEAD_FORMAT)
+    kept, cut = _cut_lines(tsv, cap)
+    if result_format is LOOKAHEAD_FORMAT:
+        return kept, cut
+    if not cut and result_format is not Format.CSV:
+        return body, False  # the bound overcounted: the body stands as written
+    return _reserialize(kept, LOOKAHEAD_FORMAT, result_format), cut
+
+
+def _reserialize(body: bytes, source: Format, target: Format) -> bytes:
+    """A results document written in ``source`` format, written again in ``target``."""
+    out = ox.parse_query_results(body, format=source.results).serialize(format=target.results)
+    assert out is not None  # no output given: serialize returns the bytes
+    return out
+
+
+def _cut_lines(tsv: bytes, cap: int) -> tuple[bytes, bool]:
+    """The header and first ``cap`` solution lines of a TSV result; whether any were cut."""
     extra = tsv.count(b"\n") - 1 - cap
     if extra <= 0:
         return tsv, False
@@ -97,15 +130,6 @@ def cap_solutions(results: Any, cap: int) -> tuple[bytes, bool]:
     for _ in range(extra):
         end = tsv.rindex(b"\n", 0, end - 1) + 1
     return tsv[:end], True
-
-
-def write_solutions(tsv: bytes, result_format: Format, sink: Any) -> None:
-    """Write the TSV solutions of :func:`cap_solutions` to ``sink`` in ``result_format``."""
-    if result_format is LOOKAHEAD_FORMAT:
-        sink.write(tsv)
-        return
-    ox.parse_query_results(tsv, format=LOOKAHEAD_FORMAT.results).serialize(
-        sink, format=result_format.results)
 
 
 class RowBound:
@@ -141,7 +165,7 @@ class CapCheck:
     """Counts solutions as they are written (None for graph results: always probe)."""
     probed: bool = False
     known: bool | None = None
-    """Decided before the body (:func:`cap_solutions`): no counting, no probe."""
+    """Decided before the body (:func:`capped_body`): no counting, no probe."""
 
     @classmethod
     def decided(cls, cap: int, truncated: bool) -> CapCheck:
@@ -165,4 +189,4 @@ class CapCheck:
 
 
 __all__ = ["LOOKAHEAD_FORMAT", "CapCheck", "CappedQuery", "RowBound", "apply_row_cap",
-           "cap_solutions", "write_solutions"]
+           "capped_body"]
