@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
 import pytest
 
+from ketamine_ed_kg.config import ServiceConfig
 from ketamine_ed_kg.errors import BuildMissingError
 from ketamine_ed_kg.formats import RESULT_FORMATS, Format
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from ketamine_ed_kg.query_plan import plan_request
+from ketamine_ed_kg.server.query import policy
 from ketamine_ed_kg.server.run import LiveServer
-from ketamine_ed_kg.store import RowBound, dataset_version
+from ketamine_ed_kg.store import (
+    CapCheck,
+    Job,
+    OxigraphStore,
+    PublicRequest,
+    RowBound,
+    dataset_version,
+)
 from support.project import BuiltDataset
 from support.server import request, waitress_server, write_dataset
 
@@ -95,3 +108,50 @@ def test_row_bound_is_an_upper_bound(fmt: Format) -> None:
     assert bound.bound() >= 7
     if fmt in (Format.XML, Format.TSV):
         assert bound.bound() == 7
+
+
+class CountingStore(OxigraphStore):
+    """The embedded store, recording every query it hands the engine (``_run_query`` is the
+    one place that calls ``pyoxigraph.Store.query``)."""
+
+    def __init__(self, store: ox.Store) -> None:
+        super().__init__(store)
+        self.evaluated: list[str] = []
+
+    def _run_query(self, job: Job, text: str) -> Any:
+        self.evaluated.append(text)
+        return super()._run_query(job, text)
+
+
+ODD = ["a\nb", "tab\there", 'q"uote', "a,{b", "x<result>y", "c\r\nd", "plain"]
+
+
+@pytest.mark.parametrize("fmt", RESULT_FORMATS, ids=lambda f: f.name)
+@pytest.mark.parametrize("cap", [4, 9, 12])
+def test_capped_select_is_evaluated_once(fmt: Format, cap: int) -> None:
+    """A capped SELECT runs once (its ``LIMIT cap+1`` form), whether the cap cuts it (4), it
+    has exactly ``cap`` rows (9) or fewer (12); its body is byte for byte what pyoxigraph
+    writes for ``LIMIT cap``, literals with line breaks and row markers included."""
+    store = ox.Store()
+    graph = ox.NamedNode(GRAPH_ASSERTED)
+    for i in range(9):
+        obj: ox.BlankNode | ox.Literal = (ox.BlankNode(f"b{i}") if i == 8
+                                          else ox.Literal(ODD[i % len(ODD)] + str(i)))
+        store.add(ox.Quad(ox.NamedNode(f"{EX}s{i}"), ox.NamedNode(f"{EX}p"), obj, graph))
+    counting = CountingStore(store)
+    query = f"SELECT ?s ?o ?none WHERE {{ ?s <{EX}p> ?o OPTIONAL {{ ?s <{EX}q> ?none }} }} " \
+            "ORDER BY ?s"
+    request = PublicRequest(query, policy(replace(ServiceConfig(), row_cap=cap)),
+                            fmt=fmt.spec.names[0])
+    plan = plan_request(request, set(counting.graph_names()))
+    checks: list[CapCheck | None] = []
+    sink = io.BytesIO()
+    counting.execute(plan.job, lambda meta, check: checks.append(check), sink)
+
+    [check] = checks
+    assert check is not None and check.truncated(complete=False) is (cap < 9)
+    assert counting.evaluated == [plan.job.lookahead]  # no probe, before or after the body
+    assert not check.probed
+    expected = store.query(plan.job.query, use_default_graph_as_union=True)
+    assert isinstance(expected, ox.QuerySolutions)
+    assert sink.getvalue() == expected.serialize(format=fmt.results)

@@ -74,6 +74,7 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
         capped.text if capped else apply_edits(req.query, ordered),
         probe=capped.probe if capped else None,
         cap=capped.cap if capped else 0,
+        lookahead=capped.lookahead if capped else None,
         result_format=choice.format if choice.format.is_results else Format.JSON,
         rdf_format=Format.TURTLE if choice.format.is_results else choice.format,
         base_iri=req.base_iri,

@@ -54,7 +54,8 @@ class FrameWriter(io.RawIOBase):
     The header goes out only when 1 MiB is buffered (or at the end), so a query that has not
     produced that much by the deadline still gets a clean 503 instead of a cut body. Then the
     body follows in 64 KiB frames. For a capped query the header must say whether rows were
-    cut: a result that ended below the cap was not; otherwise the probe query decides.
+    cut: a capped SELECT knows it before the body (evaluated once with lookahead); otherwise
+    a result that ended below the cap was not, and the probe query decides the rest.
     """
 
     def __init__(self, sock: socket.socket, extra: ResultMeta | None = None) -> None:

@@ -76,6 +76,9 @@ class Job:
     """Query whose non-empty answer means the row cap cut the result."""
     cap: int = 0
     """The row cap the query was rewritten for (0: none)."""
+    lookahead: str | None = None
+    """The capped SELECT with ``LIMIT cap+1``: the embedded store evaluates it once instead of
+    ``query`` and ``probe`` (:func:`~.rowcap.capped_body`); an external store ignores it."""
     union_default_graph: bool = True
     default_graph: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None

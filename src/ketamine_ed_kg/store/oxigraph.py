@@ -22,7 +22,7 @@ from ..iris import PREFIXES
 from ..release import dataset_version
 from ..security import engine_syntax_message
 from .jobs import Job, JobKind, ResultForm, ResultMeta
-from .rowcap import CapCheck, RowBound
+from .rowcap import CapCheck, RowBound, capped_body
 
 Start = Callable[[ResultMeta, CapCheck | None], None]
 """Called by :meth:`OxigraphStore.execute` once the result's metadata is known."""
@@ -121,7 +121,8 @@ class OxigraphStore:
         Everything that can fail for a client reason (syntax, evaluation) fails before
         ``start``; the body is produced by pyoxigraph's own serialisers. For a capped query,
         ``start`` also gets the :class:`~.rowcap.CapCheck` that the sink consults before it
-        sends the first bytes.
+        sends the first bytes. A capped SELECT runs once, as its ``lookahead`` (``LIMIT
+        cap+1``), so its truncation is known before ``start`` and no probe runs.
         """
         if job.kind is JobKind.DUMP:
             self._dump(job.rdf_format, start, sink)
@@ -129,7 +130,7 @@ class OxigraphStore:
         if job.kind is not JobKind.QUERY:
             raise QueryError(ErrorKind.INTERNAL, f"a store runs no {job.kind} job")
         try:
-            results = self._run_query(job, job.query)
+            results = self._run_query(job, job.lookahead or job.query)
         except QueryError:
             raise
         except (OSError, ValueError, TypeError) as exc:
@@ -143,6 +144,10 @@ class OxigraphStore:
         if isinstance(results, ox.QueryBoolean):
             start(ResultMeta(form=ResultForm.BOOLEAN), None)
             results.serialize(sink, format=job.result_format.results)
+        elif isinstance(results, ox.QuerySolutions) and job.lookahead:
+            body, cut = capped_body(results, job.cap, job.result_format)
+            start(ResultMeta(form=ResultForm.SOLUTIONS), CapCheck.decided(job.cap, cut))
+            sink.write(body)
         elif isinstance(results, ox.QuerySolutions):
             check = CapCheck(past_cap, job.cap, RowBound(job.result_format)) if probe else None
             start(ResultMeta(form=ResultForm.SOLUTIONS), check)
