@@ -10,6 +10,9 @@ import http.client
 import os
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +26,7 @@ from ketamine_ed_kg.config import ServiceConfig, load_config
 from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.formats import Format
 from ketamine_ed_kg.server import ServiceState
-from ketamine_ed_kg.server.pool import WorkerPool
+from ketamine_ed_kg.server.pool import LOG_DIR_PREFIX, WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import Job, JobKind, QueryError
 from support.server import Listener, gunicorn_server, request, waitress_server, write_dataset
@@ -304,3 +307,33 @@ def test_killed_http_process_is_replaced_and_its_query_processes_go(
                  "the orphaned zygote exited")
         assert set(statuses) <= {200, 0}, sorted(set(statuses))
         assert statuses.count(0) <= 4
+
+
+def test_worker_logs_of_a_killed_http_process_are_removed_by_the_next_pool(
+        dataset: Path) -> None:
+    """SIGKILL gives the HTTP process no chance to remove its worker-log folder (the OOM
+    killer does the same); the next pool to start finds the owner gone and removes it."""
+    code = ("import sys, time\n"
+            "from ketamine_ed_kg.config import load_config\n"
+            "from ketamine_ed_kg.server.pool import WorkerPool\n"
+            "pool = WorkerPool(load_config({'dataset': sys.argv[1], 'workers': 1}, environ={}))\n"
+            "print('up', flush=True)\n"
+            "time.sleep(600)\n")
+    child = subprocess.Popen([sys.executable, "-c", code, str(dataset)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "up\n"
+        left = list(Path(tempfile.gettempdir()).glob(f"{LOG_DIR_PREFIX}{child.pid}-*"))
+        assert len(left) == 1, left
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    assert left[0].exists()
+    pool = WorkerPool(pool_config(dataset, workers=1))
+    try:
+        assert not left[0].exists()
+        assert pool.stats()["workers"] == 1
+    finally:
+        pool.close()

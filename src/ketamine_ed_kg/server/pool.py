@@ -112,7 +112,8 @@ class WorkerPool:
         self._closed = False
         self.kills = 0
         self.zygote_starts = 0
-        self._log_dir = Path(tempfile.mkdtemp(prefix="ketamine-ed-kg-workers-"))
+        _remove_stale_log_dirs()
+        self._log_dir = Path(tempfile.mkdtemp(prefix=f"{LOG_DIR_PREFIX}{os.getpid()}-"))
         try:
             self.graphs: list[str] = self._start_zygote()
             for _ in range(self._size):
@@ -367,6 +368,30 @@ class WorkerPool:
             self._ctl.close()
             self._stop_zygote()
         shutil.rmtree(self._log_dir, ignore_errors=True)
+
+
+LOG_DIR_PREFIX = "ketamine-ed-kg-workers-"
+"""Worker logs go to ``<tmp>/ketamine-ed-kg-workers-<pid of the HTTP process>-<random>``."""
+
+
+def _remove_stale_log_dirs() -> None:
+    """Remove the worker-log folders of HTTP processes that are gone.
+
+    :meth:`WorkerPool.close` removes its folder, but a process killed with SIGKILL (or by the
+    OOM killer) never runs it; the next pool to start cleans up after it. Only folders of
+    this user whose process no longer exists are touched: a live one (or a reused pid) keeps
+    its folder.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{LOG_DIR_PREFIX}*-*"):
+        pid = folder.name.removeprefix(LOG_DIR_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # not ours to judge (EPERM: another user's live process), or gone
 
 
 __all__ = ["WorkerPool"]
