@@ -60,15 +60,17 @@ def test_a_busy_port_is_named_with_the_way_out(built_dataset: BuiltDataset) -> N
 
 
 @pytest.mark.slow
-def test_ctrl_c_after_port_0_stops_with_one_line(built_dataset: BuiltDataset,
-                                                 tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["gunicorn", "waitress"])
+def test_ctrl_c_after_port_0_stops_with_one_line(built_dataset: BuiltDataset, tmp_path: Path,
+                                                 server: str) -> None:
     """``--port 0`` serves on a free port and prints it; Ctrl-C (SIGINT to the whole process
     group, as a terminal sends it, query processes included) stops everything with one line
-    and exit status 0: no traceback, no gunicorn chatter."""
+    and exit status 0: no traceback, no server chatter. With either HTTP server."""
     errors = tmp_path / "stderr"
     with errors.open("w", encoding="utf-8") as sink:
         proc = subprocess.Popen(_serve_command(built_dataset, 0), stdout=subprocess.PIPE,
-                                stderr=sink, text=True, env=_env(), start_new_session=True)
+                                stderr=sink, text=True, start_new_session=True,
+                                env={**_env(), "KETAMINE_ED_KG_SERVER": server})
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
