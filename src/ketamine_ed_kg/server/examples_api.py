@@ -3,9 +3,9 @@
 ``GET /api/queries`` lists the examples, ``GET /api/queries/<name>`` runs one (SPARQL JSON results
 or CSV, with typed parameters validated against the declarations in the query file), and
 ``GET /api/openapi.json`` describes those paths, ``/sparql`` (GET, HEAD, POST), the discovery
-paths and ``/health`` in OpenAPI 3.0, generated from the query files and the negotiation tables
-so the description cannot drift from them; tests/test_openapi_schemathesis.py holds the
-service to it.
+paths, the evidence overview and ``/health`` in OpenAPI 3.0, generated from the query files,
+the negotiation tables and the charts table so the description cannot drift from them;
+tests/test_openapi_schemathesis.py holds the service to it.
 
 A bound query is handed to the SPARQL service's own :func:`~.server.protocol.run_query`, so it
 goes through the same content negotiation (``Accept`` or ``format=``), query policy, deadline,
@@ -35,6 +35,7 @@ from ..formats import Offer
 from ..namespaces import PREFIXES
 from ..negotiation import BOOLEAN_TYPES, GRAPH_TYPES, RESULT_TYPES
 from ..paths import ProjectPaths, project_paths
+from .charts import CHARTS
 from .dumps import DUMP_EXTENSIONS, STEM
 from .errors import ApiError
 from .health import HEALTH_DEADLINE, HEALTH_PATH, MEDIA_TYPE
@@ -530,6 +531,28 @@ def _discovery_paths() -> dict[str, Any]:
     }
 
 
+def _evidence_paths() -> dict[str, Any]:
+    """The evidence overview (server/evidence.py): a web page and its pictures."""
+    return {
+        "/evidence": {"get": {
+            "operationId": "evidence", "summary": "The evidence overview, as a web page",
+            "description": "Table 1 of the review and two pictures, each computed by an "
+                           "example query at request time, with links to the query and its "
+                           "answer as CSV.",
+            "responses": {"200": {"description": "The page",
+                                  "content": {"text/html": _PLAIN}},
+                          "304": {"description": "Not modified"}, **_errors(503)}}},
+        "/evidence/{name}.svg": {"get": {
+            "operationId": "evidencePicture", "summary": "One picture of the overview (SVG)",
+            "parameters": [{"name": "name", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": sorted(CHARTS)}}],
+            "responses": {"200": {"description": "The picture, with its title and "
+                                                 "description",
+                                  "content": {"image/svg+xml": _PLAIN}},
+                          "304": {"description": "Not modified"}, **_errors(404, 503)}}},
+    }
+
+
 _HEALTH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["status", "version", "releaseId", "checks"],
@@ -577,6 +600,7 @@ def openapi_document(examples: Sequence[Example], server_url: str = "/") -> dict
             "sparqlExamples", "The example queries as RDF (SIB sparql-examples convention)",
             "RDF graph of sh:SPARQLExecutable resources."),
         **_discovery_paths(),
+        **_evidence_paths(),
         HEALTH_PATH: _health_path(),
     }
     for example in examples:
