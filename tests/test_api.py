@@ -28,6 +28,7 @@ from ketamine_ed_kg.examples import (
 )
 from ketamine_ed_kg.namespaces import SH
 from ketamine_ed_kg.paths import ProjectPaths
+from ketamine_ed_kg.server.charts import CHARTS
 from ketamine_ed_kg.server.run import LiveServer
 from support.server import request
 
@@ -157,7 +158,8 @@ def test_openapi_validates_and_every_path_answers(live_server: LiveServer) -> No
     called = 0
     fill = {"{ext}": "ttl", "{slug}": "mills-1998", "{term}": "Study", "{graph}": "asserted",
             "{target}": "wikidata", "{predicate}": "exactMatch", "{dataset}": "wikidata",
-            "{shape}": "StudyShape", "{query}": "001_table1_ketamine_studies"}
+            "{shape}": "StudyShape", "{query}": "001_table1_ketamine_studies",
+            "{name}": next(iter(CHARTS))}
     for path, item in spec["paths"].items():
         assert "get" in item, path
         for placeholder, value in fill.items():
