@@ -10,7 +10,7 @@ FAST := -m "not (slow or hermit or pyrudof or rebuild or deadline or w3c or fuzz
 	--ignore=tests/test_openapi_schemathesis.py
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 setup: ## Create .venv and install Java, the package and its test tools
 	scripts/setup.sh
@@ -40,7 +40,13 @@ lint: setup ## ruff and mypy --strict on src/ and tests/ (as CI runs them)
 	$(VENV)/ruff check src tests
 	$(VENV)/mypy --strict src tests
 
-bench: setup ## Run the benchmarks and write docs/benchmarks.md
+# Arguments for scripts/peers_bench.py, e.g. BENCH_ARGS="--reuse /var/tmp/peers --runs 7".
+BENCH_ARGS ?=
+
+bench: setup ## The service against its peers at 10k-1M triples: docs/benchmarks.md, growth.svg
+	$(VENV)/python scripts/peers_bench.py $(BENCH_ARGS)
+
+bench-service: setup ## The service, pipeline, pages and cache on the curated graph (benchmarks.md)
 	$(VENV)/python scripts/benchmark.py
 
 scaling: setup ## Throughput through HAProxy with 1, 2, 3 instances (wrk): writes docs/scaling.md
@@ -49,4 +55,5 @@ scaling: setup ## Throughput through HAProxy with 1, 2, 3 instances (wrk): write
 stress: setup ## Stress the served endpoint (fuzz, load, runaways, slow clients) and write docs/reliability.md
 	$(VENV)/python scripts/stress.py
 
-.PHONY: help setup build stats reason validate serve test test-fast lint bench stress scaling
+.PHONY: help setup build stats reason validate serve test test-fast lint bench bench-service \
+	stress scaling

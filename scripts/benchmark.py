@@ -783,14 +783,20 @@ def percentile(samples: list[float], pct: float) -> float:
 
 # --------------------------------------------------------------------------- the report
 
-SECTIONS = ("service", "pipeline", "pages", "cache")
-_BEGIN = "<!-- begin section: {} (rewritten by scripts/benchmark.py --only {}) -->"
+SECTIONS = ("service", "pipeline", "pages", "cache", "peers")
+WRITERS = {name: f"scripts/benchmark.py --only {name}" for name in SECTIONS[:4]}
+WRITERS["peers"] = "scripts/peers_bench.py"
+"""Which command rewrites each section (the peers benchmark is a script of its own)."""
+_BEGIN = "<!-- begin section: {} (rewritten by {}) -->"
 _END = "<!-- end section: {} -->"
 _HEADER = """# Benchmarks
 
-Written by `scripts/benchmark.py` (`make bench`). Each section holds the numbers of the last run
-of its own part: `--only service`, `--only pipeline`, `--only pages` or `--only cache` rewrites
-that section and keeps the others as they were.
+Written by `scripts/benchmark.py` (`make bench-service`: the service, the pipeline, the pages
+and the results cache on the curated graph) and `scripts/peers_bench.py` (`make bench`: the
+service against its peers on synthetic graphs up to 1M triples). Each section holds the numbers
+of the last run of its own part: `--only service`, `--only pipeline`, `--only pages` or
+`--only cache` rewrites that section, `scripts/peers_bench.py` the peers section, and the others
+are kept as they were.
 """
 
 
@@ -802,7 +808,7 @@ def read_sections(text: str) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     for name in SECTIONS:
-        begin, end = _BEGIN.format(name, name), _END.format(name)
+        begin, end = _BEGIN.format(name, WRITERS[name]), _END.format(name)
         if begin in text and end in text:
             found[name] = text.split(begin, 1)[1].split(end, 1)[0].strip("\n")
     if not found and text.startswith("# SPARQL service benchmarks"):
@@ -820,7 +826,8 @@ def write_sections(out: Path, new: dict[str, str]) -> None:
     parts = [_HEADER]
     for name in SECTIONS:
         if name in merged:
-            parts.append(f"{_BEGIN.format(name, name)}\n{merged[name]}\n{_END.format(name)}\n")
+            parts.append(f"{_BEGIN.format(name, WRITERS[name])}\n{merged[name]}\n"
+                         f"{_END.format(name)}\n")
     out.write_text("\n".join(parts), encoding="utf-8")
     print(f"wrote {out} ({', '.join(new)})")
 

@@ -63,7 +63,8 @@ def wrk(url: str, seconds: int, connections: int, accept: str = "text/csv",
     ``script``: a wrk Lua script choosing each request (benchmark.py's example mix)."""
     binary = shutil.which("wrk") or "/usr/bin/wrk"
     done = subprocess.run(
-        [binary, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
+        # wrk needs at least one connection per thread.
+        [binary, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
          "-H", f"Accept: {accept}", *(["-s", str(script)] if script else []), url],
         capture_output=True, text=True, check=True, timeout=seconds + 120)
     out = done.stdout

@@ -1,0 +1,114 @@
+"""Throughput and p50/p99 latency with ``wrk`` (Debian's), at 1, 8 and 32 connections, on the
+example mix, the UI mix and the paged join: our service cold (results cache off) and warm
+(cache on, filled by one pass first) against Virtuoso's own endpoint, rounds interleaved.
+
+A mix is sent as ``/sparql?query=…`` GETs in turn by a Lua script, each with its own
+``Accept``, so both servers get the same requests. A query a server fails is left out of the
+mix for every server (the report lists them): a fast error must not count as throughput.
+
+``profile``: ``py-spy record`` on the service's whole process tree (HTTP process and query
+processes) while wrk runs, summarised by where the samples fall (:func:`summarise`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+from scaling_bench import wrk  # scripts/ is on sys.path
+
+from .engines import AGENT
+from .workloads import Workload
+
+
+def mix_script(works: list[Workload], folder: Path, name: str) -> Path:
+    """A wrk Lua script sending ``works`` in turn, each wrk thread from its own start."""
+    items = ", ".join(f'{{{json.dumps("/sparql?" + urlencode({"query": w.text}))}, '
+                      f'{json.dumps(w.accept)}}}' for w in works)
+    script = folder / f"{name}.lua"
+    script.write_text(
+        f"items = {{{items}}}\n"
+        "i = 0\n"
+        "function setup(thread) thread:set('i', math.random(#items) - 1) end\n"
+        "function request()\n"
+        "  i = i % #items + 1\n"
+        f"  return wrk.format('GET', items[i][1], {{Accept = items[i][2], "
+        f"['User-Agent'] = '{AGENT}'}})\n"
+        "end\n", encoding="utf-8")
+    return script
+
+
+def run(base: str, works: list[Workload], seconds: int, connections: int, folder: Path,
+        name: str) -> dict[str, float]:
+    script = mix_script(works, folder, name)
+    return wrk(base + "/sparql", seconds, connections, accept=works[0].accept, script=script)
+
+
+def profiled(base: str, works: list[Workload], seconds: int, connections: int, folder: Path,
+             name: str, pid: int) -> tuple[dict[str, float], dict[str, object]]:
+    """:func:`run` with py-spy recording the process tree of ``pid`` meanwhile."""
+    spy = shutil.which("py-spy") or str(Path(__file__).resolve().parents[2] / ".venv/bin/py-spy")
+    out = folder / f"{name}.pyspy.txt"
+    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
+                             "--duration", str(seconds), "--rate", "200", "--format", "raw",
+                             "--output", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        stats = run(base, works, seconds, connections, folder, name)
+    finally:
+        proc.wait(timeout=seconds + 60)
+    return stats, summarise(out)
+
+
+CATEGORIES = (
+    ("engine (pyoxigraph query and serialisation)", ("store/oxigraph.py", "store/rowcap.py")),
+    ("query parse and plan (Lark, policy, rewrites)", ("security.py", "query_plan.py", "lark")),
+    ("frames and IPC", ("framing.py", "pool.py", "zygote.py")),
+    ("HTTP (gunicorn, Flask, werkzeug)", ("gunicorn", "flask", "werkzeug", "server/")),
+)
+
+
+def summarise(path: Path) -> dict[str, object]:
+    """Share of py-spy's samples per category (the first category a stack's frames match,
+    from the leaf up) and per process kind, and the ten leaf frames with most samples.
+
+    py-spy's raw format is one collapsed stack per line (``frame;frame;… count``), the root
+    ``process PID:"command"`` when recording subprocesses; idle threads are not sampled."""
+    if not path.exists():
+        return {"error": "py-spy wrote nothing (not permitted to attach?)"}
+    by_category: Counter[str] = Counter()
+    by_process: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        process = frames[0] if frames[0].startswith("process") else ""
+        kind = ("query process" if any("zygote.py" in f or "oxigraph.py" in f for f in frames)
+                else "HTTP process")
+        by_process[kind] += count
+        category = "other"
+        for frame in reversed(frames):
+            found = next((label for label, marks in CATEGORIES if any(m in frame for m in marks)),
+                         None)
+            if found:
+                category = found
+                break
+        by_category[category] += count
+        leaves[frames[-1][:120]] += count
+        del process
+    return {"samples": total,
+            "categories": {k: v / total for k, v in by_category.most_common()} if total else {},
+            "processes": {k: v / total for k, v in by_process.most_common()} if total else {},
+            "top_leaves": [[k, v / total] for k, v in leaves.most_common(10)] if total else []}
+
+
+__all__ = ["mix_script", "profiled", "run", "summarise"]
