@@ -64,8 +64,9 @@ def wrk(url: str, seconds: int, connections: int, accept: str = "text/csv",
     binary = shutil.which("wrk") or "/usr/bin/wrk"
     done = subprocess.run(
         # wrk needs at least one connection per thread.
-        [binary, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
-         "-H", f"Accept: {accept}", *(["-s", str(script)] if script else []), url],
+        [binary, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout",
+         "30s", "--latency", "-H", f"Accept: {accept}",
+         *(["-s", str(script)] if script else []), url],
         capture_output=True, text=True, check=True, timeout=seconds + 120)
     out = done.stdout
 
