@@ -152,13 +152,14 @@ def differences(data: dict[str, Any]) -> list[str]:
     for label, scale in data["scales"].items():
         for work, cells in scale["latency"].items():
             raw = cells.get("raw pyoxigraph") or {}
-            for engine in ("Virtuoso", "service on Virtuoso", "rdflib"):
+            for engine in ("service", "Virtuoso", "service on Virtuoso", "rdflib"):
                 cell = cells.get(engine)
                 if not cell or cell.get("skipped", "").startswith("not run"):
                     continue
                 if cell["status"] not in (200, 504):
+                    message = " ".join(cell["error"].split())[:160].replace("|", "/")
                     lines.append(f"- {label} `{work}`: {engine} fails ({cell['status']}: "
-                                 f"{cell['error'][:140].strip()})")
+                                 f"{message})")
                 elif (cell["status"] == 200 and raw.get("status") == 200
                       and cell["rows"] != raw["rows"]):
                     lines.append(f"- {label} `{work}`: {engine} {cell['rows']} rows, "

@@ -65,6 +65,9 @@ def profiled(base: str, works: list[Workload], seconds: int, connections: int, f
 
 
 CATEGORIES = (
+    ("waiting (select, recv, signals: idle threads py-spy still sampled)",
+     ("wait_for_signals", "select (selectors.py", "WorkerPool._recv", "_wait_for_tstate_lock")),
+    ("compiling regular expressions (re)", ("re/_compiler.py", "re/_parser.py")),
     ("engine (pyoxigraph query and serialisation)", ("store/oxigraph.py", "store/rowcap.py")),
     ("query parse and plan (Lark, policy, rewrites)", ("security.py", "query_plan.py", "lark")),
     ("frames and IPC", ("framing.py", "pool.py", "zygote.py")),
