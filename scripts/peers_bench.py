@@ -46,7 +46,7 @@ from benchmark import write_sections  # noqa: E402
 from peers import latency, throughput  # noqa: E402
 from peers.engines import Engine, Raw, Rdflib, Service, VirtuosoEngine  # noqa: E402
 from peers.prepare import Prepared, load_only, prepare  # noqa: E402
-from peers.report import environment, growth, section, targets  # noqa: E402
+from peers.report import environment, growth, projection, section, targets  # noqa: E402
 from peers.workloads import all_workloads, examples, paged_join, ui_mix  # noqa: E402
 
 from ketamine_ed_kg.paths import project_paths  # noqa: E402
@@ -256,6 +256,7 @@ def main() -> None:
     data["load_average"] = {"before": load_before, "after": os.getloadavg()}
     data["environment"] = environment()
     data["growth"] = growth(data)
+    data["build_projection"] = projection(data)
     data["targets"] = targets(data)
     args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
     from peers.report import plot

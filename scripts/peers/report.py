@@ -107,6 +107,29 @@ def growth(data: dict[str, Any]) -> dict[str, dict[str, float | None]]:
             for measure, by_engine in series(data).items()}
 
 
+def projection(data: dict[str, Any], target: float = 5e6) -> dict[str, Any]:
+    """The build at ``target`` asserted triples, extrapolated from the fitted growth of its
+    time and peak RSS (10k to 1M): why the largest scale is load-only here."""
+    points: dict[str, list[tuple[float, float]]] = {"seconds": [], "peak_rss_mib": []}
+    largest: dict[str, Any] | None = None
+    for scale in data["scales"].values():
+        whole = scale.get("phases", {}).get("build (whole)")
+        if whole and scale["label"] != "curated":
+            for key in points:
+                points[key].append((float(scale["quads"]), whole[key]))
+            largest = scale
+    if largest is None:
+        return {}
+    x = float(largest["quads"]) * target / max(1.0, float(largest["triples"]))
+    found: dict[str, Any] = {"triples": target}
+    for key, pts in points.items():
+        slope = exponent(pts)
+        last = pts[-1][1]
+        found[key] = None if slope is None else last * (x / pts[-1][0]) ** slope
+        found[f"{key}_exponent"] = slope
+    return found
+
+
 def plot(data: dict[str, Any]) -> str:
     found = series(data)
     return svg([("Load / build time", "s", found["load time"]),
@@ -298,4 +321,4 @@ def section(data: dict[str, Any]) -> str:
     return section_text(data)
 
 
-__all__ = ["environment", "growth", "plot", "section", "series", "targets"]
+__all__ = ["environment", "growth", "plot", "projection", "section", "series", "targets"]

@@ -78,6 +78,18 @@ def phases_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def projection_lines(data: dict[str, Any]) -> list[str]:
+    found = data.get("build_projection") or {}
+    if not found.get("peak_rss_mib") or not found.get("seconds"):
+        return []
+    return [f"The build at {found['triples'] / 1e6:g}M triples, projected from its growth "
+            f"(exponents {found['seconds_exponent']:.2f} for time, "
+            f"{found['peak_rss_mib_exponent']:.2f} for peak RSS, 10k to 1M): about "
+            f"{found['seconds'] / 60:,.0f} min and {found['peak_rss_mib'] / 1024:,.0f} GiB "
+            "peak, so it is not run on this machine; that scale is load-only (generated, "
+            "written as quads without the inferred graph, loaded by pyoxigraph and Virtuoso)."]
+
+
 def engines_table(data: dict[str, Any]) -> list[str]:
     names = [n for n in (*ENGINES, "service, cache on")
              if any(n in s["engines"] for s in data["scales"].values())]
@@ -222,6 +234,7 @@ def section_text(data: dict[str, Any]) -> str:
             "code (peak column: Virtuoso's PSS after it). Built by commit(s) "
             + ", ".join(sorted({s.get('built_by', '?') for s in data['scales'].values()}))
             + " (reused across runs with `--reuse`).", "", *phases_table(data),
+            "", *projection_lines(data),
             "", "### Start (first query answered) / memory (PSS after the latency runs)", "",
             *engines_table(data)]
     for label, scale in data["scales"].items():
