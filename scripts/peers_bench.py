@@ -271,11 +271,14 @@ def run_load_only(label: str, reuse: Path, args: argparse.Namespace) -> dict[str
     prepared = load_only(label, parse_size(label), reuse, log)
     virtuoso = VirtuosoEngine(prepared, float(args.budget))
     began = time.perf_counter()
-    try:
-        virtuoso.start()
-        pss = virtuoso.pss()
-    finally:
-        virtuoso.stop()
+    pss = 0.0
+    virtuoso.load()
+    if virtuoso.loaded:  # a failed load is reported with its message, not started
+        try:
+            virtuoso.start()
+            pss = virtuoso.pss()
+        finally:
+            virtuoso.stop()
     return {"label": label, "triples": prepared.triples, "quads": prepared.quads,
             "phases": {k: vars(v) for k, v in prepared.phases.items()},
             "virtuoso": {"start_s": virtuoso.start_seconds, "pss_mib": pss,

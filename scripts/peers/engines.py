@@ -187,13 +187,25 @@ class VirtuosoEngine(Http):
         return VirtuosoServer(self.folder, free_port(), free_port(), buffers=self.BUFFERS,
                               dirty=self.DIRTY)
 
+    @property
+    def loaded(self) -> bool:
+        phase = self.prepared.phases.get("Virtuoso load")
+        return phase is not None and phase.done
+
     def load(self) -> None:
-        """Load the dataset unless the database already holds it (the load record says)."""
+        """Load the dataset unless the database already holds it (the load record says), or
+        a load of it already failed (recorded with the store's message: a retry would take as
+        long and fail the same way)."""
+        from ketamine_ed_kg.errors import StoreError
         from ketamine_ed_kg.release import dataset_version
         from ketamine_ed_kg.store.upload import load_release, read_record
 
+        phase = self.prepared.phases.get("Virtuoso load")
+        if phase is not None and not phase.done:
+            return
         server = self._server()
         server.start()
+        began = time.perf_counter()
         try:
             record = read_record(server.query_url)
             if record is not None and record.tag == dataset_version(self.prepared.dataset).tag:
@@ -204,9 +216,14 @@ class VirtuosoEngine(Http):
                                       update_url=server.update_url)
             self.prepared.phases["Virtuoso load"] = Phase(
                 report.seconds, pss_mib(server.proc.pid) if server.proc else 0.0,
-                note="peak column: PSS after the load")
-            self.prepared.save()
+                note="peak column: PSS after the load; " + ", ".join(
+                    f"{k} {v:.1f} s" for k, v in report.timings.items()))
+        except StoreError as exc:
+            self.prepared.phases["Virtuoso load"] = Phase(
+                time.perf_counter() - began, pss_mib(server.proc.pid) if server.proc else 0.0,
+                done=False, note="failed: " + " ".join(str(exc).split())[:240])
         finally:
+            self.prepared.save()
             server.stop()
 
     def start(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -84,9 +83,7 @@ class ChildRun:
 def run_child(code: str, args: list[str], timeout: float, cwd: Path = ROOT) -> ChildRun:
     """Run ``code`` in a fresh interpreter (the project's ``src`` on the path) with ``args``,
     its last stdout line read as JSON; killed (its whole process group) after ``timeout``.
-
-    ``os.wait4`` gives this child's own peak RSS, not the maximum over all children so far as
-    ``RUSAGE_CHILDREN`` would."""
+    Its peak RSS is read from ``/proc/<pid>/status`` while it runs (see the end)."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'scripts'}"}
     began = time.perf_counter()
     out_path = Path(f"/tmp/peers-child-{os.getpid()}-{time.monotonic_ns()}.out")
@@ -96,10 +93,15 @@ def run_child(code: str, args: list[str], timeout: float, cwd: Path = ROOT) -> C
                                 start_new_session=True)
         timed_out = False
         deadline = began + timeout
+        hwm = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            try:  # the child's own high-water mark, in its memory after exec (see below)
+                hwm = _status_kib("VmHWM", proc.pid) or hwm
+            except (FileNotFoundError, ProcessLookupError):
+                pass
             if time.perf_counter() > deadline:
                 timed_out = True
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -117,11 +119,11 @@ def run_child(code: str, args: list[str], timeout: float, cwd: Path = ROOT) -> C
             output = json.loads(lines[-1])
         except json.JSONDecodeError:
             output = lines[-1]
-    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, timed_out, output)
-
-
-def self_peak_children_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # ``ru_maxrss`` of a child that exec'd also holds the high-water mark of the memory it was
+    # forked with (the parent's, on Linux), so a large parent inflates it: the last VmHWM read
+    # from the running child is its own; a child too short to be read falls back to it.
+    peak = hwm / 1024 if hwm else usage.ru_maxrss / 1024
+    return ChildRun(seconds, peak, proc.returncode, timed_out, output)
 
 
 __all__ = ["MIB", "ROOT", "ChildRun", "descendants", "peak_rss_mib", "pss_mib", "reset_peak",
