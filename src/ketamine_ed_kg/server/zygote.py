@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from ..errors import ErrorKind, QueryError
-from ..query_plan import plan_request
+from ..query_plan import PlanCache
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..security import parser
 from ..store.jobs import Failure, Job, JobKind, ResultMeta
@@ -126,7 +126,8 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
     Every job is acknowledged (``A``) before it starts, so the server knows that a worker
     which dies before the acknowledgement never ran it (and may retry it elsewhere).
     """
-    names = set(graphs if graphs is not None else store.graph_names() if store else ())
+    names = frozenset(graphs if graphs is not None else store.graph_names() if store else ())
+    plans = PlanCache()  # this process's own: clients repeat query texts
     while True:
         try:
             kind, payload = recv_frame(sock)
@@ -138,7 +139,7 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
         send_frame(sock, Frame.ACK)
         writer = FrameWriter(sock)
         try:
-            _run_job(store, job, writer, names, sealed)
+            _run_job(store, job, writer, names, sealed, plans)
         except QueryError as exc:
             _fail(sock, writer, Failure(exc.kind, exc.message))
         except MemoryError:
@@ -155,8 +156,8 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
                                         + traceback.format_exc()))
 
 
-def _run_job(store: Runner, job: Job, writer: FrameWriter, graphs: set[str],
-             sealed: bool) -> None:
+def _run_job(store: Runner, job: Job, writer: FrameWriter, graphs: frozenset[str],
+             sealed: bool, plans: PlanCache) -> None:
     if job.kind not in (JobKind.REQUEST, JobKind.CHECK, JobKind.PLAN):
         if store is None:
             raise QueryError(ErrorKind.INTERNAL, f"this query process holds no store to run "
@@ -165,7 +166,7 @@ def _run_job(store: Runner, job: Job, writer: FrameWriter, graphs: set[str],
         writer.finish()
         return
     assert job.request is not None
-    plan = plan_request(job.request, graphs, sealed=sealed)
+    plan = plans.plan(job.request, graphs, sealed=sealed)
     planned = ResultMeta(media_type=plan.media_type, cap=plan.cap)
     if job.kind is JobKind.PLAN:
         planned.planned = plan.job.to_json()
