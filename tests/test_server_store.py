@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 import pytest
 
-from ketamine_ed_kg import query_plan
+from ketamine_ed_kg import query_plan, security
 from ketamine_ed_kg.config import ServiceConfig
 from ketamine_ed_kg.errors import BuildMissingError, ErrorKind, QueryError
 from ketamine_ed_kg.formats import RESULT_FORMATS, Format
@@ -163,7 +163,7 @@ def test_plan_cache_plans_a_repeated_request_once(monkeypatch: pytest.MonkeyPatc
     differs in anything but nothing else (here the Accept header) is planned anew; a refused
     request is refused every time and never stored."""
     parses: list[str] = []
-    real = query_plan.inspect_query
+    real = security.inspect_query
 
     def counted(text: str, **kwargs: Any) -> Any:
         parses.append(text)
