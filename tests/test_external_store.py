@@ -4,8 +4,9 @@ The release is loaded with ``ketamine-ed-kg load`` (Graph Store Protocol, staged
 switching update), then every example query runs through the service on both backends. The
 answers must be the expected ones on both, or the difference must be one that
 docs/external-store.md lists as a Virtuoso deviation (the test reads that table, and fails a
-listed deviation that no longer happens). Loading twice leaves the counts unchanged; the
-store's errors get their statuses; no query can make Virtuoso fetch a URL.
+listed deviation that no longer happens). Loading the same release again changes nothing a
+reader sees; another release is loaded while readers query, then the first again; the store's
+errors get their statuses; no query can make Virtuoso fetch a URL.
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@ replaces a graph: a second run never duplicates), then switched in with SPARQL 1
 
 All or nothing: every graph is first written under a *staged* name
 (``urn:ketamine-ed-kg:staged:<version tag>:<graph>``), its triple count checked, and only then
-does one update *operation* (a single ``DELETE … INSERT … WHERE``) empty the served graphs and
-fill them from the staged ones, together with the load record; a failure anywhere leaves the
-served graphs as they were. (A request of several operations would not do: Virtuoso 7.2
-commits each operation of an update request on its own, and keeps the earlier ones when a
-later one fails.) Not isolated from readers on Virtuoso 7.2: a query running during the
-switch may see it half done (a test shows it; docs/external-store.md).
+does one update *operation* (a single ``DELETE … INSERT … WHERE``) make the served graphs and
+the load record equal to the staged ones, changing only the triples that differ; a failure
+anywhere leaves the served graphs as they were. (A request of several operations would not
+do: Virtuoso 7.2 commits each operation of an update request on its own, and keeps the
+earlier ones when a later one fails.) Reloading the same release therefore changes nothing a
+reader can see. A new release is not isolated from readers on Virtuoso 7.2: a query running
+during its switch may see part of it (Virtuoso reads committed rows, not a snapshot; a test
+shows it; docs/external-store.md says what was tried).
 
 The load record (graph :data:`RECORD_GRAPH`) says which release the store holds, its graphs
 and their triple counts; the service reads it at start-up (:func:`read_record`) and refuses to
