@@ -312,4 +312,4 @@ def _quote(iri: str) -> str:
 
 
 __all__ = ["LoadRecord", "LoadReport", "RECORD_GRAPH", "count_graphs", "load_release",
-           "read_record", "staged", "switch_operation"]
+           "read_record", "staged", "switch_operation", "unchanged_blank_nodes"]
