@@ -20,6 +20,7 @@ import io
 import json
 import os
 import pickle
+import select
 import signal
 import socket
 import sys
@@ -238,6 +239,27 @@ def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
     worker_loop(runner, sock, sealed=sealed, graphs=settings.graphs)
 
 
+WARM_UP_IDLE = 0.2
+"""Seconds without a request for a worker after which the zygote reads one more example query
+(:func:`_warm_one`)."""
+
+
+def _warm_one(examples: list[str]) -> None:
+    """Parse one more example query, so that workers forked from now on inherit its lexer
+    tables (``security.warm_up``); freeze what the last one built.
+
+    Done one query at a time while no worker is asked for, not before the first workers are
+    forked: reading all of them costs about as much as building the parser (1-2 s), which
+    would delay the first answer after start-up by as much. The first workers build the
+    tables they need as they go, as before; replacements (after a deadline kill or a client
+    that left mid-answer) start with them.
+    """
+    warm_up([examples.pop()])
+    if not examples:
+        gc.collect()
+        gc.freeze()
+
+
 def main(fd: int) -> None:
     """Zygote entry point: load the store, seal the network, report ready, fork workers.
 
@@ -254,6 +276,7 @@ def main(fd: int) -> None:
     dataset = Path(settings.dataset)
     store_path = Path(settings.store_path) if settings.store_path else None
     store: ox.Store | None = None
+    examples: list[str] = []
     try:
         if mode == "sparql":
             graphs = list(settings.graphs or [])
@@ -261,11 +284,10 @@ def main(fd: int) -> None:
             store = open_store(dataset, mode, store_path)
             graphs = OxigraphStore(store).graph_names()
         if mode != "sparql" or settings.seal:  # (forwarding processes never parse)
-            # Build the SPARQL parser (about a second) once, here: every worker inherits it,
-            # and the lexer tables of the example queries (security.warm_up).
+            # Build the SPARQL parser (about a second) once, here: every worker inherits it.
             parser()
             if store is not None:
-                warm_up(_example_texts(store))
+                examples = _example_texts(store)
     except Exception as exc:  # noqa: BLE001 - sent to the server, which raises it
         send_frame(ctl, Frame.FAIL, json.dumps({"message": str(exc)}).encode())
         return
@@ -295,6 +317,9 @@ def main(fd: int) -> None:
     gc.collect()
     gc.freeze()
     while True:
+        if examples and not select.select([ctl], [], [], WARM_UP_IDLE)[0]:
+            _warm_one(examples)
+            continue
         try:
             kind, _ = recv_frame(ctl)
         except (PeerGone, OSError):
