@@ -59,16 +59,31 @@ def test_a_busy_port_is_named_with_the_way_out(built_dataset: BuiltDataset) -> N
                            f"a free one\n")
 
 
+IGNORING_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                   "os.execv(sys.argv[1], sys.argv[1:])")
+"""Runs a command with SIGINT ignored, as a non-interactive shell starts a background job
+(``serve &`` in a script): the disposition is inherited through exec, and Python then installs
+no KeyboardInterrupt handler of its own."""
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("sigint_ignored_at_start", [False, True],
+                         ids=["from a terminal", "started with SIGINT ignored"])
 @pytest.mark.parametrize("server", ["gunicorn", "waitress"])
 def test_ctrl_c_after_port_0_stops_with_one_line(built_dataset: BuiltDataset, tmp_path: Path,
-                                                 server: str) -> None:
+                                                 server: str,
+                                                 sigint_ignored_at_start: bool) -> None:
     """``--port 0`` serves on a free port and prints it; Ctrl-C (SIGINT to the whole process
     group, as a terminal sends it, query processes included) stops everything with one line
-    and exit status 0: no traceback, no server chatter. With either HTTP server."""
+    and exit status 0: no traceback, no server chatter. With either HTTP server, and also
+    when it was started from a script in the background (SIGINT ignored on entry), where
+    ``kill -INT`` is how it gets stopped."""
     errors = tmp_path / "stderr"
+    command = _serve_command(built_dataset, 0)
+    if sigint_ignored_at_start:
+        command = [sys.executable, "-c", IGNORING_SIGINT, *command]
     with errors.open("w", encoding="utf-8") as sink:
-        proc = subprocess.Popen(_serve_command(built_dataset, 0), stdout=subprocess.PIPE,
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE,
                                 stderr=sink, text=True, start_new_session=True,
                                 env={**_env(), "KETAMINE_ED_KG_SERVER": server})
     try:

@@ -231,6 +231,27 @@ def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
         wait_for(lambda: state_of(server).limiter.running() == 0, "its slot was released")
 
 
+
+def test_a_reader_that_stops_after_a_complete_answer_keeps_its_worker(dataset: Path) -> None:
+    """A client that leaves once its query has finished (the answer complete, only its bytes
+    in flight) costs no kill: the rest is read, and the same process serves the next job."""
+    pool = WorkerPool(pool_config(dataset, workers=1))
+    try:
+        job = Job(JobKind.QUERY, f"SELECT ?s WHERE {{ ?s <{EX}p> ?o }}",
+                  result_format=Format.CSV)
+        result = pool.run(job, time.monotonic() + 30)
+        assert result.meta.complete
+        next(iter(result.body))  # the first chunk; then the reader goes away
+        pids = pool.worker_pids()
+        result.close()
+        assert pool.stats()["kills"] == 0
+        assert pool.worker_pids() == pids and pool.stats()["idle"] == 1
+        again = pool.run(job, time.monotonic() + 30)
+        assert b"".join(again.body).count(b"\n") == 201
+        assert pool.worker_pids() == pids
+    finally:
+        pool.close()
+
 # --- engine defects --------------------------------------------------------------------
 
 MIXED = "".join(f"<{EX}m{i}> <{EX}v> {value} .\n" for i, value in enumerate(

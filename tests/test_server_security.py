@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 from rdflib import RDF, Graph, Namespace
 from rdflib.collection import Collection
 
+from ketamine_ed_kg import security
 from ketamine_ed_kg.security import (
     PolicyViolation,
     QueryRejected,
@@ -189,6 +191,36 @@ def test_ambiguous_path_modifier_refused() -> None:
     assert exc.kind == "syntax" and "path modifier" in exc.message
     assert inspect_query("SELECT * { ?s <http://p> 1, +1 }").services == []
 
+
+
+PATHS_AND_OPERATORS = [
+    "SELECT * { ?s <http://p>* ?o }", "SELECT * { ?s <http://p>+ ?o }",
+    "PREFIX e: <http://e/> SELECT * { ?s (e:a/e:b*|^e:c)+ ?o . ?o e:d* 1 }",
+    "PREFIX e: <http://e/> SELECT * { ?s e:a/e:b+/e:c* ?o }",
+    "SELECT (<http://f>(?x) * 2 AS ?y) (<http://f>(?x) + 3 AS ?z) { ?s <http://p>* ?x }",
+    "SELECT * { ?s a* ?o . ?s !<http://p>* ?o }",
+    "SELECT * { ?s ?p ?o } GROUP BY <http://f>*", "SELECT * { ?s <http://p> <http://o>+ }",
+    "ASK { <http://s>* ?p ?o }",
+]
+
+
+@pytest.mark.parametrize("text", PATHS_AND_OPERATORS)
+def test_path_modifier_decision_is_lark_accepts(text: str) -> None:
+    """Where the lexer took a ``*`` or ``+`` for an operator, the parse reads it as the path
+    modifier exactly when Lark's own ``accepts`` (every terminal tried) would allow
+    ``PATH_MOD`` there: the check for that one terminal decides as the whole set did."""
+    seen: list[tuple[bool, bool]] = []
+
+    def both(exc: UnexpectedInput) -> bool:
+        if isinstance(exc, UnexpectedToken) and exc.token.type in ("ASTERIX", "PLUS"):
+            seen.append((security._accepts_path_mod(exc), "PATH_MOD" in exc.accepts))
+        return security._path_modifier(exc)
+
+    try:
+        security.parser().parse(text, start="unit", on_error=both)
+    except UnexpectedInput:
+        pass  # a refusal is the same refusal either way; the decisions are compared below
+    assert seen and all(mine == lark for mine, lark in seen), seen
 
 def test_tokens_the_engine_reads_otherwise_refused() -> None:
     assert rejected("PREFIX e: <http://e/> SELECT * { ?s e:a.b.c 1 }").kind == "syntax"

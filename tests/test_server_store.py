@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 import pytest
 
+from ketamine_ed_kg import query_plan, security
 from ketamine_ed_kg.config import ServiceConfig
-from ketamine_ed_kg.errors import BuildMissingError
+from ketamine_ed_kg.errors import BuildMissingError, ErrorKind, QueryError
 from ketamine_ed_kg.formats import RESULT_FORMATS, Format
 from ketamine_ed_kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
-from ketamine_ed_kg.query_plan import plan_request
+from ketamine_ed_kg.query_plan import PlanCache, plan_request
 from ketamine_ed_kg.server.query import policy
 from ketamine_ed_kg.server.run import LiveServer
 from ketamine_ed_kg.store import (
@@ -155,3 +156,53 @@ def test_capped_select_is_evaluated_once(fmt: Format, cap: int) -> None:
     expected = store.query(plan.job.query, use_default_graph_as_union=True)
     assert isinstance(expected, ox.QuerySolutions)
     assert sink.getvalue() == expected.serialize(format=fmt.results)
+
+
+def test_plan_cache_plans_a_repeated_request_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repeated request is planned from the cache (the same plan, no parse); a request that
+    differs in anything but nothing else (here the Accept header) is planned anew; a refused
+    request is refused every time and never stored."""
+    parses: list[str] = []
+    real = security.inspect_query
+
+    def counted(text: str, **kwargs: Any) -> Any:
+        parses.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(query_plan, "inspect_query", counted)
+    graphs = frozenset({GRAPH_ASSERTED})
+    cache = PlanCache()
+    ask = PublicRequest(f"ASK {{ ?s <{EX}p> ?o }}", policy(ServiceConfig()))
+    first = cache.plan(ask, graphs)
+    assert cache.plan(ask, graphs) is first
+    assert first == plan_request(ask, set(graphs))
+    assert (cache.hits, cache.misses, len(parses)) == (1, 1, 2)  # (the direct call parsed)
+    xml = replace(ask, accept="application/sparql-results+xml")
+    assert cache.plan(xml, graphs).media_type == "application/sparql-results+xml"
+    drop = replace(ask, query="DROP ALL")
+    for _ in range(2):
+        with pytest.raises(QueryError) as refused:
+            cache.plan(drop, graphs)
+        assert refused.value.kind is ErrorKind.UPDATE
+    assert len(cache) == 2 and parses.count("DROP ALL") == 2
+
+
+def test_plan_cache_is_bounded_in_bytes() -> None:
+    """The least recently used plans go first, the budget always holds, and a plan over an
+    eighth of the budget is planned but not kept."""
+    graphs = frozenset({GRAPH_ASSERTED})
+    cache = PlanCache(budget=16 * 1024)
+    requests = [PublicRequest(f"SELECT ?o WHERE {{ <{EX}s{i}> <{EX}p> ?o }}",
+                              policy(ServiceConfig())) for i in range(40)]
+    for req in requests:
+        cache.plan(req, graphs)
+        assert cache.used <= cache.budget
+    assert 0 < len(cache) < len(requests)
+    cache.plan(requests[-1], graphs)
+    cache.plan(requests[0], graphs)
+    assert (cache.hits, cache.misses) == (1, 41)  # the newest was kept, the oldest evicted
+    huge = PublicRequest(f"ASK {{ ?s <{EX}p> ?o }} # {'x' * cache.entry_limit}",
+                         policy(ServiceConfig()))
+    before = len(cache)
+    assert cache.plan(huge, graphs).job.query.startswith("ASK")
+    assert len(cache) == before

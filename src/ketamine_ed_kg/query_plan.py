@@ -7,10 +7,17 @@ input can make the HTTP process spend unbounded CPU on inspection, and inspectio
 against the query's deadline. The HTTP layer only hands over a :class:`PublicRequest` (plain
 data) and gets back either a :class:`Plan` or a :class:`~ketamine_ed_kg.store.QueryError`
 whose ``kind`` picks the HTTP status (``server/errors.py``).
+
+A query process keeps its recent plans (:class:`PlanCache`): clients repeat query texts (the
+example queries, the pages' and the editor's queries), and for a small query the parse and its
+checks cost several times what the engine spends answering it (docs/sparql-service.md, "Where
+the time of a request goes"). A plan is a function of the request, the store's graphs and
+whether the process is sealed, so a cached plan is the plan the parse would give again.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +92,56 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
     return Plan(job, choice.media_type, capped.cap if capped else 0)
 
 
+PLAN_CACHE_BYTES = 4 << 20
+"""Budget of each query process's plan cache: a few thousand typical plans."""
+_PLAN_OVERHEAD = 1024
+"""Bytes charged per plan beyond its texts (the request, job and plan objects, a dict slot)."""
+
+
+class PlanCache:
+    """The recent plans of one query process: least recently used first out, bounded in bytes.
+
+    Only plans are kept: a refused request is parsed again each time (refusals are rare, and
+    a memory-cap refusal depends on the moment). Sizes count the characters of the texts
+    (bytes for ASCII text). A plan larger than an eighth of the budget is not kept, so one
+    huge query cannot evict everything. Not thread-safe: a query process runs one job at a
+    time.
+    """
+
+    def __init__(self, budget: int = PLAN_CACHE_BYTES) -> None:
+        self.budget = budget
+        self.entry_limit = budget // 8
+        self._plans: OrderedDict[tuple[PublicRequest, frozenset[str], bool],
+                                 tuple[Plan, int]] = OrderedDict()
+        self.used = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def plan(self, req: PublicRequest, graphs: frozenset[str], *, sealed: bool = True) -> Plan:
+        """:func:`plan_request`, answered from the cache when this request was planned before."""
+        key = (req, graphs, sealed)
+        found = self._plans.get(key)
+        if found is not None:
+            self._plans.move_to_end(key)
+            self.hits += 1
+            return found[0]
+        self.misses += 1
+        made = plan_request(req, set(graphs), sealed=sealed)
+        job = made.job
+        size = (_PLAN_OVERHEAD + len(req.query) + len(req.accept or "") + len(job.query)
+                + len(job.probe or "") + len(job.lookahead or "") + len(req.base_iri or ""))
+        if size <= self.entry_limit:
+            while self._plans and self.used + size > self.budget:
+                _, (_, evicted) = self._plans.popitem(last=False)
+                self.used -= evicted
+            self._plans[key] = (made, size)
+            self.used += size
+        return made
+
+
 def _negotiate(form: str, accept: str | None, fmt: str | None) -> Choice:
     try:
         if form in ("CONSTRUCT", "DESCRIBE"):
@@ -109,4 +166,4 @@ def _dataset(req: PublicRequest, has_from: object, graphs: set[str]) -> dict[str
     return {"union_default_graph": req.policy.union_default_graph}
 
 
-__all__ = ["Plan", "plan_request"]
+__all__ = ["PLAN_CACHE_BYTES", "Plan", "PlanCache", "plan_request"]

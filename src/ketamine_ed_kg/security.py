@@ -43,9 +43,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from copy import copy
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -263,6 +265,26 @@ def parser() -> Lark:
     return built
 
 
+def warm_up(texts: Iterable[str]) -> int:
+    """Parse each text once, so that this process holds the lexer tables those queries need;
+    return how many were read without a refusal.
+
+    Lark's contextual lexer compiles one scanner (a large regular expression, tens of
+    milliseconds: the terminals' Unicode classes) per set of terminals a parser state allows,
+    on first use. The zygote calls this before it forks, with the example queries (what
+    clients send most), so that every query process inherits the scanners instead of
+    compiling them again during its first requests.
+    """
+    read = 0
+    for text in texts:
+        try:
+            inspect_query(text)
+            read += 1
+        except QueryRejected:
+            continue
+    return read
+
+
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic collector while a parse allocates a million tree nodes.
@@ -336,10 +358,34 @@ def _path_modifier(exc: UnexpectedInput) -> bool:
     """
     if not isinstance(exc, UnexpectedToken) or exc.token.type not in _PATH_MOD_LOOKALIKES:
         return False
-    if "PATH_MOD" not in exc.accepts:
+    if not _accepts_path_mod(exc):
         return False
     exc.interactive_parser.feed_token(Token.new_borrow_pos("PATH_MOD", str(exc.token),
                                                            exc.token))
+    return True
+
+
+def _accepts_path_mod(exc: UnexpectedToken) -> bool:
+    """``"PATH_MOD" in exc.accepts``, deciding for that one terminal only.
+
+    Lark's ``accepts`` tries every terminal the parser state has an action for, each fed to
+    its own copy of the parser (dozens after an IRI), and a query with property paths met
+    this once per ``*`` or ``+``: most of its parse time. Here the same two steps for
+    ``PATH_MOD`` alone: the state must have an action for it, and a copy of the parser
+    (callbacks off, as ``accepts`` does) must take it, reductions included (an LALR state's
+    reduce actions can name a terminal that the state reached after reducing refuses).
+    """
+    current: Any = exc.interactive_parser  # (Lark's InteractiveParser is not typed)
+    if "PATH_MOD" not in current.choices():
+        return False
+    trial = current.copy(deepcopy_values=False)
+    quiet = copy(trial.parser_state.parse_conf)
+    quiet.callbacks = {}
+    trial.parser_state.parse_conf = quiet
+    try:
+        trial.feed_token(Token("PATH_MOD", ""))
+    except UnexpectedToken:
+        return False
     return True
 
 
@@ -831,4 +877,4 @@ def engine_syntax_message(text: str, message: str, prefixes: Mapping[str, str]) 
 
 __all__ = ["Edit", "OrderClause", "OrderCondition", "PolicyViolation",
            "QueryInfo", "QueryRejected", "apply_edits", "check_policy",
-           "engine_syntax_message", "inspect_query", "parser", "resolve_iri"]
+           "engine_syntax_message", "inspect_query", "parser", "resolve_iri", "warm_up"]

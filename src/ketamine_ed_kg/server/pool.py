@@ -2,9 +2,12 @@
 
 This is the :class:`~ketamine_ed_kg.store.QueryService` the app uses. A request thread takes
 an idle worker, sends it the job and waits for frames with a timeout equal to the time left.
-If the deadline passes, or the client goes away, the worker is killed with SIGKILL (which
-really stops pyoxigraph, unlike a Python-level timeout) and the zygote forks a replacement, so
-other clients keep being served by the remaining workers.
+If the deadline passes, or the client goes away while its query runs, the worker is killed with
+SIGKILL (which really stops pyoxigraph, unlike a Python-level timeout) and the zygote forks a
+replacement, so other clients keep being served by the remaining workers. A client that goes
+away once its query has finished (the answer complete, only its bytes in flight) costs no
+kill: the rest of the answer is read and the worker kept (a fresh worker is a fork, and its
+parser builds its lexer tables again on first use).
 
 Healing: an idle worker found dead (killed from outside, or taken down with its zygote) is
 replaced before any job is sent to it; a job whose worker dies before acknowledging it is
@@ -259,6 +262,16 @@ class WorkerPool:
             if keep:
                 self._idle.put(worker)
 
+        def let_go() -> None:
+            """The reader stopped early (the client left, or a write to it failed)."""
+            if state["done"]:
+                return
+            state["done"] = True
+            if meta.complete and self._drain(worker, deadline):
+                self._idle.put(worker)  # it had finished: nothing to stop
+            else:
+                self._discard(worker)
+
         def body() -> Iterator[bytes]:
             try:
                 while True:
@@ -277,17 +290,29 @@ class WorkerPool:
                         raise Failure.from_json(data).error()
                     else:
                         raise KedError(f"unexpected frame {frame} from a query worker")
+            except GeneratorExit:
+                let_go()
+                raise
             finally:
                 if not state["done"]:
                     finish(False)
                     self._discard(worker)
 
-        def abandon() -> None:
-            if not state["done"]:
-                finish(False)
-                self._discard(worker)
+        return JobResult(meta, body(), let_go)
 
-        return JobResult(meta, body(), abandon)
+    def _drain(self, worker: _Worker, deadline: float) -> bool:
+        """Read a finished job's remaining frames up to its end: True if the worker is then
+        ready for the next job (a complete answer is already written, at most 1 MiB, so this
+        only empties the socket; killing the worker would cost a fork and a cold process)."""
+        try:
+            while True:
+                frame, _ = self._recv(worker, deadline)
+                if frame in (Frame.END, Frame.FAIL_LATE):
+                    return True
+                if frame is not Frame.DATA:
+                    return False
+        except (KedError, _WorkerDied, OSError):
+            return False
 
     def _recv(self, worker: _Worker, deadline: float,
               cancelled: Callable[[], bool] | None = None) -> tuple[Frame, bytes]:

@@ -173,6 +173,10 @@ def serve(config: ServiceConfig, announce: Callable[[str], None] | None = None,
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (service managers) should stop the query workers too, like Ctrl-C.
         signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
+        # A script's background job (`serve &`) starts with SIGINT ignored, and Python then
+        # installs no KeyboardInterrupt handler: `kill -INT` would do nothing, where gunicorn
+        # (which sets its own handlers) stops. Stop on SIGINT either way.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server = create_server(app, sockets=[listener], **waitress_options(config))
         try:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import gc
 import io
 import json
 import os
 import pickle
+import select
 import signal
 import socket
 import sys
@@ -30,14 +32,23 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from ..errors import ErrorKind, QueryError
-from ..query_plan import plan_request
+from ..iris import GRAPH_EXAMPLES, PREFIXES
+from ..query_plan import PlanCache
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
-from ..security import parser
+from ..security import parser, warm_up
 from ..store.jobs import Failure, Job, JobKind, ResultMeta
 from ..store.oxigraph import OxigraphStore, open_store
 from ..store.remote import RemoteStore
 from ..store.rowcap import CapCheck
-from .framing import Frame, PeerGone, Ready, ZygoteSettings, recv_frame, send_frame
+from .framing import (
+    Frame,
+    PeerGone,
+    Ready,
+    ZygoteSettings,
+    recv_frame,
+    send_frame,
+    send_frames,
+)
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -87,6 +98,14 @@ class FrameWriter(io.RawIOBase):
         return len(chunk)
 
     def _send(self, final: bool) -> None:
+        frames = self._frames(final)
+        if final:
+            frames.append((Frame.END, b""))
+        send_frames(self.sock, frames)
+
+    def _frames(self, final: bool) -> list[tuple[Frame, bytes]]:
+        """The header (once) and the buffered body, as frames to send."""
+        frames: list[tuple[Frame, bytes]] = []
         if not self.header_sent:
             meta = self.meta
             if self.cap is not None:
@@ -94,15 +113,26 @@ class FrameWriter(io.RawIOBase):
                 meta.probed = self.cap.probed
             # The whole result is in the buffer: the server may read it past the deadline.
             meta.complete = final
-            send_frame(self.sock, Frame.HEADER, meta.to_json())
+            frames.append((Frame.HEADER, meta.to_json()))
             self.header_sent = True
         if self.buffer:
-            send_frame(self.sock, Frame.DATA, bytes(self.buffer))
+            frames.append((Frame.DATA, bytes(self.buffer)))
             self.buffer.clear()
+        return frames
 
     def finish(self) -> None:
+        """Header (if not sent yet), the rest of the body and the end, in one write."""
         self._send(final=True)
-        send_frame(self.sock, Frame.END)
+
+
+def _example_texts(store: ox.Store) -> list[str]:
+    """The text of every example query the store holds (graph/examples)."""
+    sh = PREFIXES["sh"]
+    found = store.query(
+        f"SELECT ?text WHERE {{ GRAPH <{GRAPH_EXAMPLES}> {{ ?query ?form ?text }} "
+        f"VALUES ?form {{ <{sh}select> <{sh}ask> <{sh}construct> <{sh}describe> }} }}")
+    assert isinstance(found, ox.QuerySolutions)
+    return [row["text"].value for row in found if isinstance(row["text"], ox.Literal)]
 
 
 def _die_with_parent() -> None:
@@ -126,7 +156,8 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
     Every job is acknowledged (``A``) before it starts, so the server knows that a worker
     which dies before the acknowledgement never ran it (and may retry it elsewhere).
     """
-    names = set(graphs if graphs is not None else store.graph_names() if store else ())
+    names = frozenset(graphs if graphs is not None else store.graph_names() if store else ())
+    plans = PlanCache()  # this process's own: clients repeat query texts
     while True:
         try:
             kind, payload = recv_frame(sock)
@@ -138,7 +169,7 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
         send_frame(sock, Frame.ACK)
         writer = FrameWriter(sock)
         try:
-            _run_job(store, job, writer, names, sealed)
+            _run_job(store, job, writer, names, sealed, plans)
         except QueryError as exc:
             _fail(sock, writer, Failure(exc.kind, exc.message))
         except MemoryError:
@@ -155,8 +186,8 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
                                         + traceback.format_exc()))
 
 
-def _run_job(store: Runner, job: Job, writer: FrameWriter, graphs: set[str],
-             sealed: bool) -> None:
+def _run_job(store: Runner, job: Job, writer: FrameWriter, graphs: frozenset[str],
+             sealed: bool, plans: PlanCache) -> None:
     if job.kind not in (JobKind.REQUEST, JobKind.CHECK, JobKind.PLAN):
         if store is None:
             raise QueryError(ErrorKind.INTERNAL, f"this query process holds no store to run "
@@ -165,7 +196,7 @@ def _run_job(store: Runner, job: Job, writer: FrameWriter, graphs: set[str],
         writer.finish()
         return
     assert job.request is not None
-    plan = plan_request(job.request, graphs, sealed=sealed)
+    plan = plans.plan(job.request, graphs, sealed=sealed)
     planned = ResultMeta(media_type=plan.media_type, cap=plan.cap)
     if job.kind is JobKind.PLAN:
         planned.planned = plan.job.to_json()
@@ -208,6 +239,27 @@ def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
     worker_loop(runner, sock, sealed=sealed, graphs=settings.graphs)
 
 
+WARM_UP_IDLE = 0.2
+"""Seconds without a request for a worker after which the zygote reads one more example query
+(:func:`_warm_one`)."""
+
+
+def _warm_one(examples: list[str]) -> None:
+    """Parse one more example query, so that workers forked from now on inherit its lexer
+    tables (``security.warm_up``); freeze what the last one built.
+
+    Done one query at a time while no worker is asked for, not before the first workers are
+    forked: reading all of them costs about as much as building the parser (1-2 s), which
+    would delay the first answer after start-up by as much. The first workers build the
+    tables they need as they go, as before; replacements (after a deadline kill or a client
+    that left mid-answer) start with them.
+    """
+    warm_up([examples.pop()])
+    if not examples:
+        gc.collect()
+        gc.freeze()
+
+
 def main(fd: int) -> None:
     """Zygote entry point: load the store, seal the network, report ready, fork workers.
 
@@ -224,6 +276,7 @@ def main(fd: int) -> None:
     dataset = Path(settings.dataset)
     store_path = Path(settings.store_path) if settings.store_path else None
     store: ox.Store | None = None
+    examples: list[str] = []
     try:
         if mode == "sparql":
             graphs = list(settings.graphs or [])
@@ -233,6 +286,8 @@ def main(fd: int) -> None:
         if mode != "sparql" or settings.seal:  # (forwarding processes never parse)
             # Build the SPARQL parser (about a second) once, here: every worker inherits it.
             parser()
+            if store is not None:
+                examples = _example_texts(store)
     except Exception as exc:  # noqa: BLE001 - sent to the server, which raises it
         send_frame(ctl, Frame.FAIL, json.dumps({"message": str(exc)}).encode())
         return
@@ -256,7 +311,15 @@ def main(fd: int) -> None:
         shared = None
     send_frame(ctl, Frame.READY, Ready(graphs, sealed).to_json())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps workers
+    # Everything allocated so far (the parser, its tables, the modules) lives as long as the
+    # workers: out of the collector's sight, a worker's collections never write to (and so
+    # never copy) the pages it shares with this process.
+    gc.collect()
+    gc.freeze()
     while True:
+        if examples and not select.select([ctl], [], [], WARM_UP_IDLE)[0]:
+            _warm_one(examples)
+            continue
         try:
             kind, _ = recv_frame(ctl)
         except (PeerGone, OSError):

@@ -188,7 +188,8 @@ class JobResult:
     meta: ResultMeta
     body: Iterator[bytes]
     close: Callable[[], None] = field(default=_nothing, repr=False)
-    """Abandons the job (e.g. the client went away): its process is killed and replaced."""
+    """Abandons the job (e.g. the client went away): a process still running it is killed and
+    replaced; one that has finished it (complete answer) is kept once its frames are read."""
 
 
 class QueryService(Protocol):

@@ -7,12 +7,14 @@ replaces a graph: a second run never duplicates), then switched in with SPARQL 1
 
 All or nothing: every graph is first written under a *staged* name
 (``urn:ketamine-ed-kg:staged:<version tag>:<graph>``), its triple count checked, and only then
-does one update *operation* (a single ``DELETE … INSERT … WHERE``) empty the served graphs and
-fill them from the staged ones, together with the load record; a failure anywhere leaves the
-served graphs as they were. (A request of several operations would not do: Virtuoso 7.2
-commits each operation of an update request on its own, and keeps the earlier ones when a
-later one fails.) Not isolated from readers on Virtuoso 7.2: a query running during the
-switch may see it half done (a test shows it; docs/external-store.md).
+does one update *operation* (a single ``DELETE … INSERT … WHERE``) make the served graphs and
+the load record equal to the staged ones, changing only the triples that differ; a failure
+anywhere leaves the served graphs as they were. (A request of several operations would not
+do: Virtuoso 7.2 commits each operation of an update request on its own, and keeps the
+earlier ones when a later one fails.) Reloading the same release therefore changes nothing a
+reader can see. A new release is not isolated from readers on Virtuoso 7.2: a query running
+during its switch may see part of it (Virtuoso reads committed rows, not a snapshot; a test
+shows it; docs/external-store.md says what was tried).
 
 The load record (graph :data:`RECORD_GRAPH`) says which release the store holds, its graphs
 and their triple counts; the service reads it at start-up (:func:`read_record`) and refuses to
@@ -22,7 +24,7 @@ serve a store that holds another release than its own.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,8 @@ from ..release import dataset_version
 from .jobs import Job, JobKind
 from .remote import Endpoint, RemoteStore
 
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+"""A term of a query solution."""
 RECORD_GRAPH = BASE + "graph/load-record"
 """Which release the store holds (never part of a query's dataset)."""
 STAGED = "urn:ketamine-ed-kg:staged:"
@@ -100,22 +104,28 @@ def _record_triples(record: LoadRecord) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _select(query_url: str, text: str, named: list[str]) -> list[dict[str, str]]:
-    """Run a SELECT on the store over the graphs ``named``; rows as plain strings."""
+def _solutions(query_url: str, text: str, named: list[str]) -> list[dict[str, Term]]:
+    """Run a SELECT on the store over the graphs ``named``; rows of RDF terms."""
     store = RemoteStore(query_url, named)
     job = Job(JobKind.QUERY, default_graph=(), named_graphs=tuple(named), form="SELECT")
     try:
         body = store.send(job, text, time.monotonic() + TIMEOUT)
         try:
-            results = ox.parse_query_results(body.response.read(),
+            results = ox.parse_query_results(b"".join(body.chunks()),
                                              format=ox.QueryResultsFormat.JSON)
         finally:
             body.response.close()
     except QueryError as exc:
         raise StoreError(exc.message) from None
     assert isinstance(results, ox.QuerySolutions)
-    return [{str(v.value): t.value for v, t in zip(results.variables, row, strict=True)
+    return [{str(v.value): t for v, t in zip(results.variables, row, strict=True)
              if t is not None} for row in results]
+
+
+def _select(query_url: str, text: str, named: list[str]) -> list[dict[str, str]]:
+    """Run a SELECT on the store over the graphs ``named``; rows as plain strings."""
+    return [{k: str(t.value) for k, t in row.items() if not isinstance(t, ox.Triple)}
+            for row in _solutions(query_url, text, named)]
 
 
 def count_graphs(query_url: str, graphs: list[str]) -> dict[str, int]:
@@ -160,14 +170,68 @@ def _update(url: str, text: str) -> None:
         raise StoreError(f"the update at {url} failed: {exc.message}") from None
 
 
-def switch_operation(tag: str, graphs: list[str], old: list[str]) -> str:
-    """The one update operation that replaces the served graphs (``graphs``, the record, and
-    ``old``: graphs an earlier release had) with the staged ones."""
-    served = sorted({*graphs, *old, RECORD_GRAPH})
-    pairs = " ".join(f"(<{staged(tag, g)}> <{g}>)" for g in sorted({*graphs, RECORD_GRAPH}))
+def _blank_triples(graph: ox.Store | list[dict[str, Term]], name: str) -> set[ox.Triple]:
+    """The triples of graph ``name`` that hold a blank node, canonicalised (so that two
+    isomorphic graphs give equal sets): from the release (a store) or from the store's
+    answer (rows of ``?s ?p ?o``)."""
+    dataset = ox.Dataset()
+    if isinstance(graph, ox.Store):
+        quads = graph.quads_for_pattern(None, None, None, ox.NamedNode(name))
+        for quad in quads:
+            if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+                dataset.add(ox.Quad(quad.subject, quad.predicate, quad.object))
+    else:
+        for row in graph:
+            subject, predicate = row["s"], row["p"]
+            assert isinstance(subject, ox.NamedNode | ox.BlankNode)
+            assert isinstance(predicate, ox.NamedNode)
+            obj = row["o"]
+            assert not isinstance(obj, ox.Triple)
+            dataset.add(ox.Quad(subject, predicate, obj))
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return {ox.Triple(q.subject, q.predicate, q.object) for q in dataset}
+
+
+def unchanged_blank_nodes(query_url: str, store: ox.Store, graphs: list[str]) -> list[str]:
+    """The graphs whose triples with blank nodes the store already holds as the release has
+    them (the same graph up to blank node labels). A blank node written by another request is
+    another node, so without this every such triple would be deleted and inserted again on
+    each load, and a reader would see them go and come back; these graphs keep theirs."""
+    same = []
+    for graph in graphs:
+        mine = _blank_triples(store, graph)
+        if not mine:
+            continue
+        rows = _solutions(query_url, f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o "
+                                     "FILTER(isBlank(?s) || isBlank(?o)) } }", [graph])
+        if _blank_triples(rows, graph) == mine:
+            same.append(graph)
+    return same
+
+
+def switch_operation(tag: str, graphs: list[str], old: list[str],
+                     keep_blank: Sequence[str] = ()) -> str:
+    """The one update operation that makes the served graphs (``graphs``, the record, and
+    ``old``: graphs an earlier release had) equal to the staged ones by changing only the
+    triples that differ: it deletes what is served but not staged, and inserts what is staged
+    but not served. Reloading the same release thus changes nothing a reader can see; a new
+    release changes only its differences. The triples with blank nodes of the graphs
+    ``keep_blank`` are left alone (the store holds them already: :func:`unchanged_blank_nodes`).
+    """
+    keep = set(keep_blank)
+    pairs = sorted({(g, staged(tag, g)) for g in [*graphs, RECORD_GRAPH]}
+                   | {(g, staged(tag, g)) for g in old})
+
+    def branch(source: str, target: str, graph: str, names: str) -> str:
+        s, p, o, g = (f"?{n}" for n in names.split())
+        blank = f" FILTER(!isBlank({s}) && !isBlank({o}))" if graph in keep else ""
+        return (f"{{ GRAPH <{source}> {{ {s} {p} {o} }}{blank} FILTER NOT EXISTS {{ "
+                f"GRAPH <{target}> {{ {s} {p} {o} }} }} BIND(<{graph}> AS {g}) }}")
+
+    gone = [branch(g, s, g, "s p o g") for g, s in pairs]
+    new = [branch(s, g, g, "s2 p2 o2 t") for g, s in pairs]
     return ("DELETE { GRAPH ?g { ?s ?p ?o } } INSERT { GRAPH ?t { ?s2 ?p2 ?o2 } } WHERE { "
-            f"{{ VALUES ?g {{ {' '.join(f'<{g}>' for g in served)} }} GRAPH ?g {{ ?s ?p ?o }} }}"
-            f" UNION {{ VALUES (?staged ?t) {{ {pairs} }} GRAPH ?staged {{ ?s2 ?p2 ?o2 }} }} }}")
+            + " UNION ".join(gone + new) + " }")
 
 
 def load_release(dataset: Path, *, query_url: str, graph_store_url: str, update_url: str,
@@ -209,11 +273,15 @@ def load_release(dataset: Path, *, query_url: str, graph_store_url: str, update_
     wanted = {staged(version.tag, g): n for g, n in counts.items()}
     _check(count_graphs(query_url, sorted(wanted)), wanted, "after staging")
     timings["verify_staged"] = time.perf_counter() - step
-    progress("staged graphs verified; switching")
+    step = time.perf_counter()
+    keep = unchanged_blank_nodes(query_url, store, sorted(counts))
+    timings["compare_blank"] = time.perf_counter() - step
+    progress("staged graphs verified; switching (blank nodes unchanged in: "
+             f"{', '.join(keep) or 'none'})")
     step = time.perf_counter()
     previous = read_record(query_url)
     _update(update_url, switch_operation(version.tag, sorted(counts),
-                                         sorted(previous.counts) if previous else []))
+                                         sorted(previous.counts) if previous else [], keep))
     timings["switch"] = time.perf_counter() - step
     _update(update_url, "; ".join(f"DROP SILENT GRAPH <{staged(version.tag, g)}>"
                                   for g in [*sorted(counts), RECORD_GRAPH]))
@@ -244,4 +312,4 @@ def _quote(iri: str) -> str:
 
 
 __all__ = ["LoadRecord", "LoadReport", "RECORD_GRAPH", "count_graphs", "load_release",
-           "read_record", "staged", "switch_operation"]
+           "read_record", "staged", "switch_operation", "unchanged_blank_nodes"]
