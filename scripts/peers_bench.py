@@ -280,6 +280,7 @@ def run_load_only(label: str, reuse: Path, args: argparse.Namespace) -> dict[str
         finally:
             virtuoso.stop()
     return {"label": label, "triples": prepared.triples, "quads": prepared.quads,
+            "built_by": prepared.commit, "reused": prepared.reused,
             "phases": {k: vars(v) for k, v in prepared.phases.items()},
             "virtuoso": {"start_s": virtuoso.start_seconds, "pss_mib": pss,
                          "seconds_with_load": time.perf_counter() - began}}

@@ -78,6 +78,16 @@ def phases_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def failed_loads(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for scale in [*data["scales"].values(), *data.get("load_only", {}).values()]:
+        for name, phase in scale.get("phases", {}).items():
+            if not phase.get("done", True) and phase.get("note", "").startswith("failed"):
+                lines.append(f"- {scale['label']} {name} after {phase['seconds']:.0f} s: "
+                             f"{phase['note'][:300]}")
+    return lines
+
+
 def projection_lines(data: dict[str, Any]) -> list[str]:
     found = data.get("build_projection") or {}
     if not found.get("peak_rss_mib") or not found.get("seconds"):
@@ -231,9 +241,12 @@ def section_text(data: dict[str, Any]) -> str:
             "(canonical blank nodes, release files, downloads) are the build's phases; validate "
             "is SHACL and QC, stopped at its budget; index is pyoxigraph loading "
             "`dataset.nq` (the service's start-up); Virtuoso load is `ketamine-ed-kg load`'s "
-            "code (peak column: Virtuoso's PSS after it). Built by commit(s) "
-            + ", ".join(sorted({s.get('built_by', '?') for s in data['scales'].values()}))
-            + " (reused across runs with `--reuse`).", "", *phases_table(data),
+            "code (peak column: Virtuoso's PSS after it). Built (or loaded) by commit: "
+            + ", ".join(f"{s['label']} {s.get('built_by', '?')}"
+                        + (" (reused)" if s.get("reused") else "")
+                        for s in [*data["scales"].values(), *data.get("load_only", {}).values()])
+            + " (`--reuse` keeps them across runs).", "", *phases_table(data), "",
+            *failed_loads(data),
             "", *projection_lines(data),
             "", "### Start (first query answered) / memory (PSS after the latency runs)", "",
             *engines_table(data)]
