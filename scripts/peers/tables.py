@@ -72,7 +72,9 @@ def phases_table(data: dict[str, Any]) -> list[str]:
                 continue
             text = f"{p['seconds']:.1f} s / {p['peak_rss_mib']:,.0f} MiB"
             if not p.get("done", True):
-                text = f"> {p['seconds']:.0f} s (stopped) / {p['peak_rss_mib']:,.0f} MiB"
+                text = (f"failed after {p['seconds']:.0f} s (below)"
+                        if p.get("note", "").startswith("failed")
+                        else f"> {p['seconds']:.0f} s (stopped) / {p['peak_rss_mib']:,.0f} MiB")
             cells.append(text)
         lines.append(f"| {scale['label']} | {scale['quads']:,} | " + " | ".join(cells) + " |")
     return lines
