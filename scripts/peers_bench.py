@@ -216,10 +216,16 @@ def main() -> None:
     parser.add_argument("--prepare-only", action="store_true",
                         help="build the scales and load Virtuoso into --reuse DIR, measure "
                              "nothing else (a later run reuses them)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: redraw the section, the plot and the targets "
+                             "from the JSON of the last run (--json)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks-peers.json")
     parser.add_argument("--svg", type=Path, default=ROOT / "docs" / "growth.svg")
     args = parser.parse_args()
+    if args.report_only:
+        write_report(json.loads(args.json.read_text(encoding="utf-8")), args)
+        return
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     reuse = args.reuse or Path(os.environ.get("TMPDIR", "/var/tmp")) / f"peers-{os.getpid()}"
@@ -255,11 +261,18 @@ def main() -> None:
     data["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     data["load_average"] = {"before": load_before, "after": os.getloadavg()}
     data["environment"] = environment()
+    write_report(data, args)
+
+
+def write_report(data: dict[str, Any], args: argparse.Namespace) -> None:
+    """The conclusions (growth, projection, targets) into the JSON, then the plot and the
+    section, all from the measured data."""
+    from peers.report import plot
+
     data["growth"] = growth(data)
     data["build_projection"] = projection(data)
     data["targets"] = targets(data)
     args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    from peers.report import plot
     args.svg.write_text(plot(data), encoding="utf-8")
     write_sections(args.out, {"peers": section(data)})
     log(f"wrote {args.json}, {args.svg}, {args.out}")
