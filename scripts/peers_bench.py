@@ -269,6 +269,13 @@ def write_report(data: dict[str, Any], args: argparse.Namespace) -> None:
     section, all from the measured data."""
     from peers.report import plot
 
+    if args.reuse is not None:  # the profiles summarised again from py-spy's own files
+        for label, scale in data["scales"].items():
+            for mix in scale.get("profiles", {}):
+                raw = args.reuse / "work" / (f"{label}-{mix}-profile".replace(" ", "-")
+                                             + ".pyspy.txt")
+                if raw.exists():
+                    scale["profiles"][mix] = throughput.summarise(raw)
     data["growth"] = growth(data)
     data["build_projection"] = projection(data)
     data["targets"] = targets(data)

@@ -194,11 +194,13 @@ def _qps(scale: dict[str, Any] | None, mix: str, variant: str, conns: str) -> fl
 
 
 def _profile_text(profile: dict[str, Any] | None) -> str:
-    if not profile or not profile.get("categories"):
+    if not profile or not profile.get("busy"):
         return "no profile"
-    cats = ", ".join(f"{k} {v:.0%}" for k, v in list(profile["categories"].items())[:5])
+    cats = ", ".join(f"{k} {v:.0%}" for k, v in list(profile["busy"].items())[:5])
     procs = ", ".join(f"{k} {v:.0%}" for k, v in profile.get("processes", {}).items())
-    return f"py-spy, {profile['samples']} samples: {cats} (by process: {procs})"
+    waiting = 1 - profile["busy_samples"] / profile["samples"]
+    return (f"py-spy, {profile['busy_samples']} busy samples of {profile['samples']} "
+            f"({waiting:.0%} blocked waiting): {cats} (all samples by process: {procs})")
 
 
 def throughput_targets(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -269,12 +269,14 @@ def section_text(data: dict[str, Any]) -> str:
                 + (", ".join(f"`{w}`" for w in excluded) if excluded else "none") + ".", "",
                 *throughput_table(scale), ""]
         for mix, profile in scale.get("profiles", {}).items():
-            cats = ", ".join(f"{k} {v:.0%}" for k, v in profile.get("categories", {}).items())
+            cats = ", ".join(f"{k} {v:.0%}" for k, v in profile.get("busy", {}).items())
             procs = ", ".join(f"{k} {v:.0%}" for k, v in profile.get("processes", {}).items())
-            leaves = "; ".join(f"`{k}` {v:.0%}" for k, v in profile.get("top_leaves", [])[:5])
-            out += [f"Profile of the service, {mix}, 8 clients (py-spy, whole process tree, "
-                    f"{profile.get('samples', 0)} samples): {cats}. By process: {procs}. "
-                    f"Top leaf frames: {leaves}.", ""]
+            leaves = "; ".join(f"`{k}` {v:.0%}" for k, v in profile.get("top_leaves", [])[:6])
+            out += [f"Profile of the service, {mix}, 8 clients (py-spy `record --subprocesses`, "
+                    f"HTTP process and query processes, {profile.get('samples', 0)} samples, "
+                    f"{profile.get('busy_samples', 0)} not blocked in a system call). Where "
+                    f"the busy samples fall: {cats}. All samples by process: {procs}. Top "
+                    f"leaf frames: {leaves}.", ""]
     out += ["### Differences between engines", "", *differences(data), "",
             "### Growth", "",
             "![Load time, memory and latency against triples, per engine](growth.svg)", "",

@@ -64,23 +64,30 @@ def profiled(base: str, works: list[Workload], seconds: int, connections: int, f
     return stats, summarise(out)
 
 
+WAITING = ("wait_for_signals", "select (selectors.py", "WorkerPool._recv", "_recv_exact",
+           "Condition.wait", "_worker (concurrent/futures/thread.py", "_wait_for_tstate_lock",
+           "main (ketamine_ed_kg/server/zygote.py")
+"""Leaf frames of a thread blocked in a system call (py-spy samples some of them): waiting
+for a request, a job, an answer or a signal, not work."""
 CATEGORIES = (
-    ("waiting (select, recv, signals: idle threads py-spy still sampled)",
-     ("wait_for_signals", "select (selectors.py", "WorkerPool._recv", "_wait_for_tstate_lock")),
     ("compiling regular expressions (re)", ("re/_compiler.py", "re/_parser.py")),
     ("engine (pyoxigraph query and serialisation)", ("store/oxigraph.py", "store/rowcap.py")),
     ("query parse and plan (Lark, policy, rewrites)", ("security.py", "query_plan.py", "lark")),
-    ("frames and IPC", ("framing.py", "pool.py", "zygote.py")),
-    ("HTTP (gunicorn, Flask, werkzeug)", ("gunicorn", "flask", "werkzeug", "server/")),
+    ("frames and IPC (encode, send, decode)", ("framing.py", "pool.py", "zygote.py",
+                                              "dataclasses.py", "jobs.py")),
+    ("HTTP (gunicorn, Flask, werkzeug, our routes)", ("gunicorn", "flask", "werkzeug",
+                                                      "server/")),
 )
 
 
 def summarise(path: Path) -> dict[str, object]:
-    """Share of py-spy's samples per category (the first category a stack's frames match,
-    from the leaf up) and per process kind, and the ten leaf frames with most samples.
+    """Share of py-spy's samples per category and per process kind, and the ten leaf frames
+    with most samples. A sample whose leaf frame is a blocking wait (:data:`WAITING`) counts
+    as waiting; any other takes the category of the first frame, from the leaf up, that
+    matches one (the root ``process …`` frame, which holds the command line, is left out).
 
     py-spy's raw format is one collapsed stack per line (``frame;frame;… count``), the root
-    ``process PID:"command"`` when recording subprocesses; idle threads are not sampled."""
+    ``process PID:"command"`` when recording subprocesses."""
     if not path.exists():
         return {"error": "py-spy wrote nothing (not permitted to attach?)"}
     by_category: Counter[str] = Counter()
@@ -93,23 +100,29 @@ def summarise(path: Path) -> dict[str, object]:
             continue
         count = int(count_text)
         total += count
-        frames = stack.split(";")
-        process = frames[0] if frames[0].startswith("process") else ""
-        kind = ("query process" if any("zygote.py" in f or "oxigraph.py" in f for f in frames)
-                else "HTTP process")
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "\"process"))
+                  and "(" in f]
+        if not frames:
+            continue
+        kind = ("query process" if any("zygote.py" in f for f in frames) else "HTTP process")
         by_process[kind] += count
         category = "other"
-        for frame in reversed(frames):
-            found = next((label for label, marks in CATEGORIES if any(m in frame for m in marks)),
-                         None)
-            if found:
-                category = found
-                break
+        if any(mark in frames[-1] for mark in WAITING):
+            category = "waiting (blocked in a system call)"
+        else:
+            for frame in reversed(frames):
+                found = next((label for label, marks in CATEGORIES
+                              if any(m in frame for m in marks)), None)
+                if found:
+                    category = found
+                    break
         by_category[category] += count
         leaves[frames[-1][:120]] += count
-        del process
-    return {"samples": total,
+    busy = total - by_category["waiting (blocked in a system call)"]
+    return {"samples": total, "busy_samples": busy,
             "categories": {k: v / total for k, v in by_category.most_common()} if total else {},
+            "busy": {k: v / busy for k, v in by_category.most_common()
+                     if not k.startswith("waiting")} if busy else {},
             "processes": {k: v / total for k, v in by_process.most_common()} if total else {},
             "top_leaves": [[k, v / total] for k, v in leaves.most_common(10)] if total else []}
 
