@@ -46,6 +46,11 @@ def _label(value: float) -> str:
     return f"{value:g}"
 
 
+def engine_of(name: str) -> str:
+    """``service (build)`` -> ``service``: what a series measures is said in its panel."""
+    return name.split(" (")[0]
+
+
 def panel(title: str, unit: str, series: Series, colours: dict[str, str], x0: float) -> list[str]:
     """One log-log panel at horizontal offset ``x0``."""
     width, height, left, top, bottom = 300.0, 250.0, 55.0, 30.0, 40.0
@@ -101,13 +106,14 @@ def panel(title: str, unit: str, series: Series, colours: dict[str, str], x0: fl
 
 def svg(panels: list[tuple[str, str, Series]], caption: str) -> str:
     """The whole plot: ``panels`` of (title, unit, series) side by side and one legend."""
-    names: list[str] = []
+    names: list[str] = []  # one colour per engine: "service (build)" is the service's
     for _, _, series in panels:
-        names.extend(n for n in series if n not in names)
-    colours = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(names)}
+        names.extend(engine_of(n) for n in series if engine_of(n) not in names)
+    by_engine = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(names)}
+    colours = {n: by_engine[engine_of(n)] for _, _, series in panels for n in series}
     width = 300 * len(panels) + 20
     legend_top = 262
-    height = legend_top + 18 * ((len(names) + 2) // 3) + 30
+    height = legend_top + 18 * ((len(names) + 2) // 3) + 44
     body = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" '
             'role="img" aria-labelledby="growth-title">',
@@ -117,7 +123,7 @@ def svg(panels: list[tuple[str, str, Series]], caption: str) -> str:
         body.extend(panel(title, unit, series, colours, 10 + 300 * i))
     for i, name in enumerate(names):
         x, y = 70 + 300 * (i % 3), legend_top + 18 * (i // 3)
-        body.append(f'<rect x="{x}" y="{y - 9}" width="14" height="4" fill="{colours[name]}"/>')
+        body.append(f'<rect x="{x}" y="{y - 9}" width="14" height="4" fill="{by_engine[name]}"/>')
         body.append(f'<text x="{x + 20}" y="{y - 4}">{escape(name)}</text>')
     body.append(f'<text x="10" y="{height - 8}" font-size="10" fill="#555">'
                 f'{escape(caption)}</text>')

@@ -115,9 +115,14 @@ def engines_table(data: dict[str, Any]) -> list[str]:
         lines.append(f"| {scale['label']} | " + " | ".join(cells) + " |")
     for extra in data.get("load_only", {}).values():
         v = extra["virtuoso"]
+        shown = (f"{v['start_s']:.2f} s / {v['pss_mib']:,.0f} MiB" if v.get("pss_mib")
+                 else "load failed (above)")
+        index = extra["phases"].get("index", {})
         lines.append(f"| {extra['label']} (load only) | "
-                     + " | ".join(f"{v['start_s']:.2f} s / {v['pss_mib']:,.0f} MiB"
-                                  if n == "Virtuoso" else "–" for n in names) + " |")
+                     + " | ".join(shown if n == "Virtuoso" else
+                                  f"index {index['seconds']:.1f} s / {index['peak_rss_mib']:,.0f}"
+                                  " MiB peak" if n == "raw pyoxigraph" and index else "–"
+                                  for n in names) + " |")
     return lines
 
 
