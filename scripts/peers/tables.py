@@ -85,8 +85,12 @@ def failed_loads(data: dict[str, Any]) -> list[str]:
     for scale in [*data["scales"].values(), *data.get("load_only", {}).values()]:
         for name, phase in scale.get("phases", {}).items():
             if not phase.get("done", True) and phase.get("note", "").startswith("failed"):
+                why = (" The staged Graph Store PUTs had passed; the switch, one update operation "
+                       "that moves every staged triple into the served graphs (all or nothing, "
+                       "store/upload.py), ran past Virtuoso 7.2's transaction time-out."
+                       if "SR171" in phase["note"] and "DELETE" in phase["note"] else "")
                 lines.append(f"- {scale['label']} {name} after {phase['seconds']:.0f} s: "
-                             f"{phase['note'][:300]}")
+                             f"{phase['note'][:300]}…{why}")
     return lines
 
 
