@@ -3,7 +3,7 @@
 
 Usage: ``python scripts/peers_bench.py [--scales curated,10k,100k,1M] [--load-only 5M]
 [--runs 5] [--seconds 5] [--rounds 1] [--budget 60] [--rdflib-max 100k] [--reuse DIR]
-[--out docs/benchmarks.md] [--json docs/benchmarks-peers.json] [--svg docs/growth.svg]``.
+[--out docs/benchmarks.md] [--json docs/benchmarks-peers.json] [--svg docs/growth.svg] [--projections docs/scaling.md]``.
 
 Per scale (a seeded synthetic graph shaped like ours, ``ketamine_ed_kg.synthetic``; "curated"
 is our own graph), in one run:
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchmark import write_sections  # noqa: E402
-from peers import latency, throughput  # noqa: E402
+from peers import latency, projections, throughput  # noqa: E402
 from peers.engines import Engine, Raw, Rdflib, Service, VirtuosoEngine  # noqa: E402
 from peers.prepare import Prepared, load_only, prepare  # noqa: E402
 from peers.report import environment, growth, projection, section, targets  # noqa: E402
@@ -222,6 +222,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, default=ROOT / "docs" / "benchmarks-peers.json")
     parser.add_argument("--svg", type=Path, default=ROOT / "docs" / "growth.svg")
+    parser.add_argument("--projections", type=Path, default=ROOT / "docs" / "scaling.md",
+                        help="where the projections to 50 M and 1 B triples go")
     args = parser.parse_args()
     if args.report_only:
         write_report(json.loads(args.json.read_text(encoding="utf-8")), args)
@@ -282,7 +284,8 @@ def write_report(data: dict[str, Any], args: argparse.Namespace) -> None:
     args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
     args.svg.write_text(plot(data), encoding="utf-8")
     write_sections(args.out, {"peers": section(data)})
-    log(f"wrote {args.json}, {args.svg}, {args.out}")
+    projections.write(data, args.projections)
+    log(f"wrote {args.json}, {args.svg}, {args.out}, {args.projections}")
 
 
 def run_load_only(label: str, reuse: Path, args: argparse.Namespace) -> dict[str, Any]:
