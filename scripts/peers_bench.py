@@ -3,7 +3,8 @@
 
 Usage: ``python scripts/peers_bench.py [--scales curated,10k,100k,1M] [--load-only 5M]
 [--runs 5] [--seconds 5] [--rounds 1] [--budget 60] [--rdflib-max 100k] [--reuse DIR]
-[--out docs/benchmarks.md] [--json docs/benchmarks-peers.json] [--svg docs/growth.svg] [--projections docs/scaling.md]``.
+[--out docs/benchmarks.md] [--json docs/benchmarks-peers.json] [--svg docs/growth.svg]
+[--projections docs/scaling.md]``.
 
 Per scale (a seeded synthetic graph shaped like ours, ``ketamine_ed_kg.synthetic``; "curated"
 is our own graph), in one run:

@@ -20,8 +20,10 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .measure import ROOT, peak_rss_mib, reset_peak, run_child
 
@@ -111,7 +113,7 @@ def build_child(folder: str) -> None:
     from ketamine_ed_kg.paths import project_paths
 
     phases: dict[str, dict[str, float]] = {}
-    state = {"phase": "start", "since": time.perf_counter()}
+    state: dict[str, Any] = {"phase": "start", "since": time.perf_counter()}
 
     def close(now: float) -> None:
         entry = phases.setdefault(state["phase"], {"seconds": 0.0, "peak_rss_mib": 0.0})
@@ -161,23 +163,31 @@ def _child(function: str, *args: str, timeout: float) -> tuple[Phase, object]:
     return Phase(run.seconds, run.peak_rss_mib), run.output
 
 
-def prepare(label: str, triples: int, reuse: Path, validate_budget: float,
-            log: object = print) -> Prepared:
-    """The scale ``label`` in ``reuse/label``: reused when a run already built it."""
+def _generate(label: str, triples: int, reuse: Path, say: Callable[[str], object],
+              note: str) -> Prepared:
+    """A fresh ``reuse/label`` (whatever was there removed) with the synthetic graph of
+    ``triples`` generated into it, timed."""
     folder = reuse / label
-    found = Prepared.load(folder)
-    if found is not None:
-        return found
     if folder.exists():
         subprocess.run(["rm", "-rf", str(folder)], check=True)
     folder.mkdir(parents=True)
     prepared = Prepared(label, folder, triples, commit=commit())
-    say = log if callable(log) else print
-    say(f"[{label}] generating {triples:,} triples")
+    say(f"[{label}] generating {triples:,} triples{note}")
     prepared.phases["generate"], made = _child("generate_child", str(prepared.project),
                                                str(triples), timeout=3600)
     assert isinstance(made, dict)
     prepared.triples = int(made["triples"])
+    return prepared
+
+
+def prepare(label: str, triples: int, reuse: Path, validate_budget: float,
+            log: object = print) -> Prepared:
+    """The scale ``label`` in ``reuse/label``: reused when a run already built it."""
+    found = Prepared.load(reuse / label)
+    if found is not None:
+        return found
+    say = log if callable(log) else print
+    prepared = _generate(label, triples, reuse, say, "")
     say(f"[{label}] building (parse, reason, write)")
     whole, built = _child("build_child", str(prepared.project), timeout=3 * 3600)
     assert isinstance(built, dict)
@@ -201,20 +211,11 @@ def prepare(label: str, triples: int, reuse: Path, validate_budget: float,
 def load_only(label: str, triples: int, reuse: Path, log: object = print) -> Prepared:
     """A scale too large to build here: the synthetic graph generated and written as one
     N-Quads file in the asserted graph (no inferred graph), for the stores' load alone."""
-    folder = reuse / label
-    found = Prepared.load(folder)
+    found = Prepared.load(reuse / label)
     if found is not None:
         return found
-    if folder.exists():
-        subprocess.run(["rm", "-rf", str(folder)], check=True)
-    folder.mkdir(parents=True)
-    prepared = Prepared(label, folder, triples, commit=commit())
     say = log if callable(log) else print
-    say(f"[{label}] generating {triples:,} triples (load only)")
-    prepared.phases["generate"], made = _child("generate_child", str(prepared.project),
-                                               str(triples), timeout=3600)
-    assert isinstance(made, dict)
-    prepared.triples = int(made["triples"])
+    prepared = _generate(label, triples, reuse, say, " (load only)")
     prepared.phases["write"], written = _child("quads_child", str(prepared.project),
                                                timeout=3600)
     assert isinstance(written, dict)

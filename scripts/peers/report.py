@@ -206,15 +206,22 @@ def _profile_text(profile: dict[str, Any] | None) -> str:
             f"({waiting:.0%} blocked waiting): {cats} (all samples by process: {procs})")
 
 
+def _against_virtuoso(scale: dict[str, Any] | None, variant: str
+                      ) -> list[tuple[str, float, float, float]]:
+    """(connections, service req/s, Virtuoso req/s, ratio) on the example mix at 8 and 32."""
+    rows = []
+    for c in ("8", "32"):
+        ours, theirs = (_qps(scale, "example mix", variant, c),
+                        _qps(scale, "example mix", "Virtuoso", c))
+        if ours and theirs:
+            rows.append((c, ours, theirs, ours / theirs))
+    return rows
+
+
 def throughput_targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     curated = data["scales"].get("curated")
-    ratios = []
-    for c in ("8", "32"):
-        ours, theirs = (_qps(curated, "example mix", "service, cold", c),
-                        _qps(curated, "example mix", "Virtuoso", c))
-        if ours and theirs:
-            ratios.append((c, ours, theirs, ours / theirs))
+    ratios = _against_virtuoso(curated, "service, cold")
     if ratios:
         worst = min(r[3] for r in ratios)
         found.append(_target(
@@ -224,13 +231,7 @@ def throughput_targets(data: dict[str, Any]) -> list[dict[str, Any]]:
             "where the service's time goes: "
             + _profile_text((curated or {}).get("profiles", {}).get("example mix"))))
     for label in ("100k", "1M"):
-        scale = data["scales"].get(label)
-        rows = []
-        for c in ("8", "32"):
-            ours, theirs = (_qps(scale, "example mix", "service, warm", c),
-                            _qps(scale, "example mix", "Virtuoso", c))
-            if ours and theirs:
-                rows.append((c, ours, theirs, ours / theirs))
+        rows = _against_virtuoso(data["scales"].get(label), "service, warm")
         if rows:
             worst = min(r[3] for r in rows)
             found.append(_target(
