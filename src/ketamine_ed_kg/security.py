@@ -271,9 +271,9 @@ def warm_up(texts: Iterable[str]) -> int:
 
     Lark's contextual lexer compiles one scanner (a large regular expression, tens of
     milliseconds: the terminals' Unicode classes) per set of terminals a parser state allows,
-    on first use. The zygote calls this before it forks, with the example queries (what
-    clients send most), so that every query process inherits the scanners instead of
-    compiling them again during its first requests.
+    on first use. The zygote calls this with the example queries (what clients send most),
+    one at a time while no worker is asked for, so that query processes forked afterwards
+    inherit the scanners instead of compiling them again during their first requests.
     """
     read = 0
     for text in texts:
