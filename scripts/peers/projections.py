@@ -33,9 +33,9 @@ if __package__ in (None, ""):  # run as a script: make ``peers`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peers.growth import exponent  # noqa: E402
+from peers.measure import ROOT  # noqa: E402
 from peers.report import series  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGETS = (50e6, 1e9)
 MEASURES = (("load time", "s"), ("memory", "MiB"), ("latency", "ms"))
 BEGIN = "<!-- projections:begin (written by scripts/peers/projections.py) -->"
