@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from copy import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from lark.lexer import PatternRE, PatternStr, TerminalDef
 
 from .errors import ErrorKind
+from .order_bindings import object_predicates
 
 QUERY_FORMS = {"select_query": "SELECT", "ask_query": "ASK", "construct_query": "CONSTRUCT",
                "describe_query": "DESCRIBE"}
@@ -82,6 +83,10 @@ class OrderCondition:
 
     expression: str
     descending: bool
+    objects_of: frozenset[str] | None = None
+    """When ``expression`` is a bare variable that the query binds only as the object of
+    triple patterns with constant predicates: those predicates (empty: never bound). Else
+    None (:mod:`ketamine_ed_kg.order_bindings`)."""
 
 
 @dataclass(frozen=True)
@@ -802,7 +807,30 @@ def _inspect(text: str, max_depth: int, max_chain: int,
         info.insert_at = _edge_token(values, last=False).start_pos
     # The walk is pre-order in text order, so the clauses come in text order.
     info.order = [_order_clause(node, text) for node in walk.orders]
+    if info.order and not info.services:
+        info.order = _with_bindings(info.order, query, resolver)
     return info
+
+
+def _bare_variable(expression: str) -> str | None:
+    """The name of the variable ``expression`` is, if it is one (``?x`` or ``$x``)."""
+    if _ENGINE_TOKENS["VAR1"].fullmatch(expression) or \
+            _ENGINE_TOKENS["VAR2"].fullmatch(expression):
+        return expression[1:]
+    return None
+
+
+def _with_bindings(order: list[OrderClause], query: Tree[Token],
+                   resolver: _Resolver) -> list[OrderClause]:
+    """The clauses with ``objects_of`` filled in for their bare-variable conditions."""
+    names = {name for clause in order for c in clause.conditions
+             if (name := _bare_variable(c.expression)) is not None}
+    if not names:
+        return order
+    bound = object_predicates(query, names, resolver.iri)
+    return [replace(clause, conditions=tuple(
+        replace(c, objects_of=bound.get(_bare_variable(c.expression) or "")) for c in
+        clause.conditions)) for clause in order]
 
 
 class PolicyViolation(Exception):

@@ -34,6 +34,7 @@ import pyoxigraph as ox
 from ..errors import ErrorKind, QueryError
 from ..iris import GRAPH_EXAMPLES, PREFIXES
 from ..query_plan import PlanCache
+from ..release import pin_dataset, read_manifest
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..security import parser, warm_up
 from ..store.jobs import Failure, Job, JobKind, ResultMeta
@@ -150,14 +151,18 @@ nothing (a sealed process of ``store = "sparql"``, which only plans)."""
 
 
 def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
-                graphs: list[str] | None = None) -> None:
+                graphs: list[str] | None = None,
+                object_kinds: dict[str, str] | None = None) -> None:
     """Serve jobs from the server, one at a time, until the socket closes.
+
+    ``object_kinds``: the release's record of predicates with objects of one kind
+    (:func:`release_object_kinds`), which spares ORDER BY conditions the rewrite.
 
     Every job is acknowledged (``A``) before it starts, so the server knows that a worker
     which dies before the acknowledgement never ran it (and may retry it elsewhere).
     """
     names = frozenset(graphs if graphs is not None else store.graph_names() if store else ())
-    plans = PlanCache()  # this process's own: clients repeat query texts
+    plans = PlanCache(object_kinds=object_kinds)  # this process's own: clients repeat texts
     while True:
         try:
             kind, payload = recv_frame(sock)
@@ -214,8 +219,28 @@ def _fail(sock: socket.socket, writer: FrameWriter, failure: Failure) -> None:
     send_frame(sock, Frame.FAIL_LATE if writer.header_sent else Frame.FAIL, failure.to_json())
 
 
+def release_object_kinds(dataset: Path) -> dict[str, str]:
+    """The record of predicates whose objects are all of one safe kind, from the manifest of
+    the release ``dataset`` belongs to (``object_kinds``, written by the build); empty when
+    there is none, or when the manifest does not describe this very file (its size), so every
+    ORDER BY condition is then rewritten."""
+    real = pin_dataset(dataset)
+    manifest = read_manifest(real.parent)
+    if manifest is None:
+        return {}
+    try:
+        if (manifest.get("bytes") or {}).get(real.name) != real.stat().st_size:
+            return {}
+    except OSError:
+        return {}
+    kinds = manifest.get("object_kinds")
+    if not isinstance(kinds, dict):
+        return {}
+    return {str(p): str(k) for p, k in kinds.items()}
+
+
 def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
-            sock: socket.socket) -> None:
+            sock: socket.socket, object_kinds: dict[str, str] | None = None) -> None:
     """Body of a forked worker: error log, memory cap, then serve jobs."""
     log_dir = settings.log_dir
     if log_dir:
@@ -236,7 +261,8 @@ def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
             Path(settings.store_path) if settings.store_path else None))
     if settings.memory:
         cap_memory(settings.memory)
-    worker_loop(runner, sock, sealed=sealed, graphs=settings.graphs)
+    worker_loop(runner, sock, sealed=sealed, graphs=settings.graphs,
+                object_kinds=object_kinds)
 
 
 WARM_UP_IDLE = 0.2
@@ -277,12 +303,14 @@ def main(fd: int) -> None:
     store_path = Path(settings.store_path) if settings.store_path else None
     store: ox.Store | None = None
     examples: list[str] = []
+    kinds: dict[str, str] = {}
     try:
         if mode == "sparql":
             graphs = list(settings.graphs or [])
         else:
             store = open_store(dataset, mode, store_path)
             graphs = OxigraphStore(store).graph_names()
+            kinds = release_object_kinds(dataset)
         if mode != "sparql" or settings.seal:  # (forwarding processes never parse)
             # Build the SPARQL parser (about a second) once, here: every worker inherits it.
             parser()
@@ -335,7 +363,7 @@ def main(fd: int) -> None:
             _die_with_parent()
             code = 0
             try:
-                _worker(shared, settings, sealed, child_end)
+                _worker(shared, settings, sealed, child_end, kinds)
             except BaseException:  # noqa: BLE001 - a worker must never return into the loop
                 traceback.print_exc()
                 code = 1
