@@ -127,6 +127,10 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
         if cache is not None and own:
             body = cache.capture(cache_key, body, content_type, headers, _key_size(public))
     response = Response(body, status=200, content_type=content_type)
+    if result.meta.length is not None:
+        # The whole body was produced before its header: its length is known, so the server
+        # sends it as it is (no chunk framing, one write) and the client reads it at once.
+        response.content_length = result.meta.length
     response.call_on_close(result.close)
     response.call_on_close(release)
     _describe(response, st, headers, etag, seconds)
