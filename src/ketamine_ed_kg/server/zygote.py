@@ -68,6 +68,12 @@ class FrameWriter(io.RawIOBase):
     body follows in 64 KiB frames. For a capped query the header must say whether rows were
     cut: a capped SELECT knows it before the body (evaluated once with lookahead); otherwise
     a result that ended below the cap was not, and the probe query decides the rest.
+
+    A body complete before its header (any body under 1 MiB, and one the store produced
+    whole: ``ResultMeta.length`` given to :meth:`start`) goes out with its length in the
+    header, for a ``Content-Length`` response. Large writes (a body serialised whole) are
+    kept as they are and sent without a copy; small ones (a streaming serialiser's) are
+    gathered in a buffer first.
     """
 
     def __init__(self, sock: socket.socket, extra: ResultMeta | None = None) -> None:
@@ -78,11 +84,19 @@ class FrameWriter(io.RawIOBase):
         self.meta = ResultMeta()
         self.header_sent = False
         self.buffer = bytearray()
+        """Small writes, gathered into one piece."""
+        self.pieces: list[bytes] = []
+        """Body not sent yet, in order: large writes as they came, gathered small ones."""
+        self.pending = 0
+        """Bytes in :attr:`pieces` and :attr:`buffer`."""
+        self.whole = False
+        """The store gave the whole body's length: hold it for one send at the end."""
         self.cap: CapCheck | None = None
 
     def start(self, meta: ResultMeta, cap: CapCheck | None) -> None:
         if self.extra is not None:
             meta = replace(meta, media_type=self.extra.media_type, cap=self.extra.cap)
+        self.whole = meta.length is not None
         self.meta = meta
         self.cap = cap
 
@@ -90,13 +104,25 @@ class FrameWriter(io.RawIOBase):
         return True
 
     def write(self, data: ReadableBuffer) -> int:
-        chunk = bytes(data)
+        chunk = bytes(data)  # (no copy when it is bytes already)
         if self.cap is not None:
             self.cap.feed(chunk)
-        self.buffer += chunk
-        if len(self.buffer) >= (CHUNK if self.header_sent else HEADER_AFTER):
+        if len(chunk) >= CHUNK:
+            self._gather()
+            self.pieces.append(chunk)
+        else:
+            self.buffer += chunk
+            if len(self.buffer) >= CHUNK:
+                self._gather()
+        self.pending += len(chunk)
+        if not self.whole and self.pending >= (CHUNK if self.header_sent else HEADER_AFTER):
             self._send(final=False)
         return len(chunk)
+
+    def _gather(self) -> None:
+        if self.buffer:
+            self.pieces.append(bytes(self.buffer))
+            self.buffer.clear()
 
     def _send(self, final: bool) -> None:
         frames = self._frames(final)
@@ -107,6 +133,7 @@ class FrameWriter(io.RawIOBase):
     def _frames(self, final: bool) -> list[tuple[Frame, bytes]]:
         """The header (once) and the buffered body, as frames to send."""
         frames: list[tuple[Frame, bytes]] = []
+        self._gather()
         if not self.header_sent:
             meta = self.meta
             if self.cap is not None:
@@ -114,11 +141,12 @@ class FrameWriter(io.RawIOBase):
                 meta.probed = self.cap.probed
             # The whole result is in the buffer: the server may read it past the deadline.
             meta.complete = final
+            meta.length = self.pending if final else None
             frames.append((Frame.HEADER, meta.to_json()))
             self.header_sent = True
-        if self.buffer:
-            frames.append((Frame.DATA, bytes(self.buffer)))
-            self.buffer.clear()
+        frames.extend((Frame.DATA, piece) for piece in self.pieces)
+        self.pieces.clear()
+        self.pending = 0
         return frames
 
     def finish(self) -> None:

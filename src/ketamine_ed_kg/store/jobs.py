@@ -145,6 +145,9 @@ class ResultMeta:
     """The row-cap probe query ran (the result may have reached the cap)."""
     complete: bool = False
     """The whole body is already produced (at most one buffer is still in flight)."""
+    length: int | None = None
+    """The body's size in bytes when it is complete before its header goes out: the HTTP
+    response then says ``Content-Length`` and sends the body as it is, not in chunks."""
     planned: str = ""
     """For a ``plan`` job: the planned query job (:meth:`Job.to_json`)."""
 
