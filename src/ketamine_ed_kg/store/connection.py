@@ -11,7 +11,8 @@ read-only, so sending it again is harmless.
 What it keeps from urllib's behaviour in :class:`~.remote.Endpoint`: it connects to the
 configured host and port only (``http.client`` reads no proxy from the environment) and never
 follows a redirect (``http.client`` does not: a 3xx is a status like any other, which the
-caller refuses). It is not used with credentials (Digest needs urllib's handshake).
+caller refuses). A store that asks for credentials (401) is asked through urllib from then on
+(:class:`~.remote.RemoteStore`): Digest needs its handshake.
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ Results XML for SELECT/ASK and RDF/XML for CONSTRUCT/DESCRIBE. When the client a
 format the bytes pass through unchanged, chunk by chunk; otherwise pyoxigraph parses the
 response as it streams in and writes the asked format with its native serialisers (no
 per-row Python). The job's dataset is always sent explicitly (``default-graph-uri`` /
-``named-graph-uri``), so the store's own system graphs are never part of an answer.
+``named-graph-uri``), so the store's own system graphs are never part of an answer; the named
+graphs only when the sealed parse found a ``GRAPH`` pattern (without one they cannot change
+the answer, and naming them makes Virtuoso slower: a DESCRIBE took twice as long). Each
+forwarding process keeps one connection to the store (:mod:`.connection`).
 
 Failures keep the store's message and get their own kinds: the store refused the query (400
 from it: ``syntax``), the store is unreachable or failed (``store-down``: 502), the store was
@@ -277,6 +280,9 @@ class RemoteStore:
     def __init__(self, query_url: str, graphs: Sequence[str]) -> None:
         self.endpoint = Endpoint(query_url)
         self.connection = StoreConnection(query_url)
+        self.authenticating = False
+        """The store asked for credentials: every request then goes through urllib (Digest
+        needs its handshake), a connection each."""
         self.graphs = sorted(graphs)
 
     def graph_names(self) -> list[str]:
@@ -308,19 +314,21 @@ class RemoteStore:
                 ("timeout", str(int(seconds * 1000)))]  # the store stops its own work too
         data = urlencode(form).encode()
         headers = {"Accept": _accept(job), "Content-Type": "application/x-www-form-urlencoded"}
-        if _credentials():  # Digest needs urllib's handshake: a connection per request
+        response = None if self.authenticating else self._post(data, headers, seconds)
+        if response is None:
+            self.authenticating = True
             body = _Body(self.endpoint.open(data, headers, timeout=seconds), b"", deadline,
                          self.endpoint.url)
         else:
-            body = _Body(self._post(data, headers, seconds), b"", deadline, self.endpoint.url,
-                         self.connection)
+            body = _Body(response, b"", deadline, self.endpoint.url, self.connection)
         if body.response.headers.get("X-SQL-State", "").strip() == TIMEOUT_STATE:
             body.finish()
             raise _too_slow(self.endpoint.url, body.response.headers.get("X-SQL-Message", ""))
         return body
 
     def _post(self, data: bytes, headers: Mapping[str, str], seconds: float) -> Any:
-        """POST on the kept connection; a status other than 2xx is the store's failure."""
+        """POST on the kept connection; a status other than 2xx is the store's failure, but
+        for a 401 when there are credentials to answer it with (then None)."""
         url = self.endpoint.url
         try:
             response = self.connection.post(data, headers, timeout=seconds)
@@ -338,6 +346,8 @@ class RemoteStore:
             except (OSError, http.client.HTTPException):
                 raw = b""
             self.connection.close()
+            if response.status == 401 and _credentials():
+                return None
             message = raw.decode("utf-8", "replace").strip()[:MESSAGE_CHARS] or response.reason
             raise _http_failure(url, response.status, message)
         return response
