@@ -91,6 +91,7 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True,
         base_iri=req.base_iri,
         prefixes=policy.prefixes,
         form=info.form,
+        graph_patterns=info.graph_patterns,
         **_dataset(req, info.from_graphs or info.from_named, graphs),
     )
     return Plan(job, choice.media_type, capped.cap if capped else 0)

@@ -125,6 +125,9 @@ class QueryInfo:
     from_named: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
     """SERVICE targets, resolved; ``?name`` for a variable endpoint."""
+    graph_patterns: bool = False
+    """The query has a ``GRAPH`` pattern (anywhere, sub-queries and EXISTS included): only
+    then can its named graphs change the answer."""
     limit: int | None = None
     offset: int | None = None
     """The top-level solution modifiers (a sub-query's own LIMIT is not here)."""
@@ -609,10 +612,11 @@ def _node_chain(node: Tree[Token]) -> int:
     return count
 
 
-_SERVICE, _VERB_PATH, _ORDER = 1, 2, 3
+_SERVICE, _VERB_PATH, _ORDER, _GRAPH = 1, 2, 3, 4
 _KINDS: dict[str, int] = {**{name: 0 for name in _CHAINS}, "service_graph_pattern": _SERVICE,
                           "order_clause": _ORDER,
-                          "verb_path": _VERB_PATH}
+                          "verb_path": _VERB_PATH,
+                          "graph_graph_pattern": _GRAPH}
 
 
 @dataclass
@@ -621,6 +625,7 @@ class _Walk:
     chain: int = 0
     services: list[Tree[Token]] = field(default_factory=list)
     orders: list[Tree[Token]] = field(default_factory=list)
+    graphs: bool = False
 
 
 def _walk(tree: Tree[Token], text: str, max_depth: int, max_chain: int) -> _Walk:
@@ -672,6 +677,8 @@ def _walk(tree: Tree[Token], text: str, max_depth: int, max_chain: int) -> _Walk
             result.services.append(node)
         elif special == _ORDER:
             result.orders.append(node)
+        elif special == _GRAPH:
+            result.graphs = True
         children = node.children
         if path_end or special == _VERB_PATH:
             push((children[-1], chain, True))
@@ -776,7 +783,7 @@ def _inspect(text: str, max_depth: int, max_chain: int,
     form_node = next(c for c in query.children
                      if isinstance(c, Tree) and c.data in QUERY_FORMS)
     info = QueryInfo(form=QUERY_FORMS[form_node.data], base=resolver.base,
-                     depth=walk.depth, chain=walk.chain)
+                     depth=walk.depth, chain=walk.chain, graph_patterns=walk.graphs)
     # CONSTRUCT keeps its clauses one level down (construct_construct_template / _triples_).
     holder = form_node
     if form_node.data == "construct_query":

@@ -97,6 +97,10 @@ class Job:
     form: str = ""
     """SELECT, ASK, CONSTRUCT or DESCRIBE when known (an external store is asked for a
     format by it); '' otherwise."""
+    graph_patterns: bool = True
+    """The query may read its named graphs (a ``GRAPH`` pattern; False only when the parse
+    found none): an external store is then sent them, else an empty set, which is cheaper
+    for it (Virtuoso 7.2: a DESCRIBE in about half the time) and gives the same answer."""
     seconds: float = 0.0
     """Time left to the deadline when sent to a forwarding process (its store timeout)."""
 
