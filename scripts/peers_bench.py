@@ -14,7 +14,8 @@ is our own graph), in one run:
    skip the builds: the 1M build takes about ten minutes);
 2. every engine started and timed to its first answer: our service (gunicorn, results cache
    off, row cap on), the same with ``row_cap = 0``, raw pyoxigraph, Virtuoso 7.2 (loaded by
-   ``ketamine-ed-kg load``'s code), our service on Virtuoso (``store = "sparql"``) and rdflib's
+   ``ketamine-ed-kg load``'s code), the same Virtuoso asked with the dataset the service sends
+   it (the release's graphs), our service on Virtuoso (``store = "sparql"``) and rdflib's
    engine up to ``--rdflib-max`` (``peers.engines``);
 3. latency: every example query, the stress shapes and the UI mix, a warm-up then ``--runs``
    runs, engines interleaved (``peers.latency``); memory (PSS) of each engine afterwards;
@@ -45,7 +46,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchmark import write_sections  # noqa: E402
 from peers import latency, projections, throughput  # noqa: E402
-from peers.engines import Engine, Raw, Rdflib, Service, VirtuosoEngine  # noqa: E402
+from peers.engines import (  # noqa: E402
+    Engine,
+    Raw,
+    Rdflib,
+    Service,
+    VirtuosoEngine,
+    VirtuosoSameDataset,
+)
 from peers.prepare import Prepared, load_only, prepare  # noqa: E402
 from peers.report import environment, growth, projection, section, targets  # noqa: E402
 from peers.workloads import all_workloads, examples, paged_join, ui_mix  # noqa: E402
@@ -121,7 +129,10 @@ def run_scale(prepared: Prepared, args: argparse.Namespace, done: dict[str, Any]
         on_virtuoso = Service("service on Virtuoso", prepared, work, cache=False, budget=budget,
                               remote=virtuoso)
         on_virtuoso.start()
-        engines.insert(4, on_virtuoso)
+        same = VirtuosoSameDataset(virtuoso, budget)  # the same server, the service's dataset
+        log(f"[{label}] starting {same.name}")
+        same.start()
+        engines[4:4] = [same, on_virtuoso]
         for engine in engines:
             result["engines"][engine.name] = {"start_s": engine.start_seconds}
         result["phases"] = {k: vars(v) for k, v in prepared.phases.items()}

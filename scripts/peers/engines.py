@@ -10,6 +10,8 @@ answer a :class:`~peers.workloads.Workload`, report memory (PSS), stop.
 * :class:`Virtuoso`: Debian's Virtuoso 7.2 on 127.0.0.1 (``tests/support/virtuoso.py``),
   loaded with ``ketamine-ed-kg load``'s code (``store.upload.load_release``) and kept in the
   reuse folder.
+* :class:`VirtuosoSameDataset`: the same Virtuoso asked with the dataset the service on
+  Virtuoso sends (the release's graphs), so that the two answer the same question.
 * :class:`Rdflib`: rdflib's SPARQL engine, in a child process the same way.
 """
 
@@ -22,6 +24,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,16 +100,21 @@ class Http(Engine):
     """Seconds a query may take; the client gives up after it (and the service's deadline is
     set to it)."""
 
+    def request(self, work: Workload) -> tuple[str, str, bytes | None, dict[str, str]]:
+        """Method, path, body and headers of ``work``'s request (made before the clock
+        starts)."""
+        return ("GET", "/sparql?" + urlencode({"query": work.text}), None,
+                {"Accept": work.accept, "User-Agent": AGENT})
+
     def run(self, work: Workload) -> Answer:
-        path = "/sparql?" + urlencode({"query": work.text})
+        method, path, data, headers = self.request(work)
         for attempt in (0, 1):
             began = time.perf_counter()  # (a retry on a fresh connection is timed alone)
             if self.conn is None:
                 host, port = self.base.removeprefix("http://").split(":")
                 self.conn = http.client.HTTPConnection(host, int(port), timeout=self.budget + 5)
             try:
-                self.conn.request("GET", path, headers={"Accept": work.accept,
-                                                        "User-Agent": AGENT})
+                self.conn.request(method, path, body=data, headers=headers)
                 reply = self.conn.getresponse()
                 body = reply.read()
                 # Timed up to the last byte read, not the row count below: raw pyoxigraph
@@ -259,6 +267,74 @@ class VirtuosoEngine(Http):
             self.server = None
 
 
+class VirtuosoSameDataset(Http):
+    """The same Virtuoso server (a :class:`VirtuosoEngine`, started first) asked the question
+    the service on Virtuoso asks it: the release's graphs as the RDF dataset, in the
+    ``default-graph-uri`` / ``named-graph-uri`` parameters the service sends for the query,
+    POSTed as a form as the service does. Plain :class:`VirtuosoEngine` sends no dataset, so
+    Virtuoso queries every graph it holds (its system graphs and the load record too): another
+    question, at another cost, so the service on Virtuoso is held to this engine's time.
+
+    The parameters are the service's own: the graphs from the load record (as
+    ``server.external_graphs`` reads them), the job planned by ``query_plan.plan_request``
+    under the default policy of a ``store = "sparql"`` service (the real parse decides
+    ``GRAPH`` patterns and FROM), then ``RemoteStore.dataset_params``. A query the service
+    refuses is sent the whole release (default and named graphs)."""
+
+    def __init__(self, virtuoso: VirtuosoEngine, budget: float) -> None:
+        self.name, self.virtuoso, self.budget = "Virtuoso, same dataset", virtuoso, budget
+        self.graphs: frozenset[str] = frozenset()
+        self.datasets: dict[str, list[tuple[str, str]]] = {}
+        self.plan: Callable[[str], list[tuple[str, str]]] | None = None
+
+    def start(self) -> None:
+        from ketamine_ed_kg.config import ServiceConfig
+        from ketamine_ed_kg.errors import QueryError
+        from ketamine_ed_kg.query_plan import plan_request
+        from ketamine_ed_kg.server.query import policy
+        from ketamine_ed_kg.store.jobs import Job, JobKind, PublicRequest
+        from ketamine_ed_kg.store.remote import RemoteStore
+        from ketamine_ed_kg.store.upload import read_record
+
+        server = self.virtuoso.server
+        if server is None:
+            raise RuntimeError("start Virtuoso before asking it with the service's dataset")
+        began = time.perf_counter()
+        record = read_record(server.query_url)
+        if record is None:
+            raise RuntimeError(f"Virtuoso at {server.query_url} holds no release")
+        self.graphs = frozenset(record.counts)
+        store = RemoteStore(server.query_url, sorted(self.graphs))
+        rules = policy(ServiceConfig(store="sparql", sparql_query_url=server.query_url))
+
+        def plan(text: str) -> list[tuple[str, str]]:
+            try:
+                job = plan_request(PublicRequest(text, rules), set(self.graphs)).job
+            except QueryError:
+                job = Job(JobKind.QUERY, text)  # union default graph, named graphs sent
+            params: list[tuple[str, str]] = store.dataset_params(job)
+            return params
+
+        self.plan = plan
+        store.close()  # (its kept connection is never opened: only its parameters are used)
+        self.base = server.base
+        self.run(Workload("first", "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "select", "probe"))
+        self.start_seconds = time.perf_counter() - began
+
+    def dataset(self, text: str) -> list[tuple[str, str]]:
+        """The dataset parameters the service sends with ``text`` (planned once per text)."""
+        found = self.datasets.get(text)
+        if found is None:
+            assert self.plan is not None
+            found = self.datasets[text] = self.plan(text)
+        return found
+
+    def request(self, work: Workload) -> tuple[str, str, bytes | None, dict[str, str]]:
+        form = urlencode([("query", work.text), *self.dataset(work.text)]).encode()
+        return ("POST", "/sparql", form, {"Accept": work.accept, "User-Agent": AGENT,
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+
+
 CHILD = """
 import io, json, sys, time
 LOAD
@@ -374,4 +450,4 @@ class Rdflib(Child):
 
 
 __all__ = ["Answer", "Child", "Engine", "Raw", "Rdflib", "Service", "VirtuosoEngine",
-           "count_rows"]
+           "VirtuosoSameDataset", "count_rows"]
