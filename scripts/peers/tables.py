@@ -265,7 +265,9 @@ def section_text(data: dict[str, Any]) -> str:
             *failed_loads(data),
             "", *projection_lines(data),
             "", "### Start (first query answered) / memory (PSS after the latency runs)", "",
-            *engines_table(data)]
+            "\"Virtuoso, same dataset\" is the Virtuoso server started once: its start is "
+            "reading the load record (the release's graphs) and a first answer; its memory is "
+            "in the Virtuoso column.", "", *engines_table(data)]
     for label, scale in data["scales"].items():
         out += ["", f"### Latency at {label} ({scale['quads']:,} triples), median ms", "",
                 f"rdflib: {scale.get('rdflib')}.", "", *latency_table(scale)]
