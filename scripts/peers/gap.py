@@ -105,8 +105,9 @@ def show(out: dict[str, dict[str, dict[str, object]]]) -> None:
     raw = names.index("raw pyoxigraph")
     print(f"{'query':40} {'rows':>6} " + " ".join(f"{n[-14:]:>14}" for n in names) + "  ratio")
     for name, cells in out.items():
-        meds = [cells[n]["median_ms"] for n in names]
-        ratio = (meds[0] / meds[raw]) if meds[0] and meds[raw] else float("nan")
+        meds = [m if isinstance(m := cells[n]["median_ms"], float) else None for n in names]
+        first, base = meds[0], meds[raw]
+        ratio = first / base if first and base else float("nan")
         print(f"{name[:40]:40} {cells['raw pyoxigraph']['rows']:>6} "
               + " ".join(f"{m:>14.1f}" if m is not None else f"{'-':>14}" for m in meds)
               + f"  {ratio:.2f}")
