@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+import lark
 import pyoxigraph as ox
 import pytest
 from lark import Lark
@@ -109,7 +110,7 @@ def test_key_follows_grammar_lark_options_and_our_edits(monkeypatch: pytest.Monk
                                                      "keep_all_tokens": False})
     assert parser_cache.cache_key() != key
     monkeypatch.undo()
-    monkeypatch.setattr(parser_cache.lark, "__version__", "0.0.1")
+    monkeypatch.setattr(lark, "__version__", "0.0.1")
     assert parser_cache.cache_key() != key
 
 
