@@ -14,6 +14,7 @@ run in killable, sealed query processes (``pool``, ``zygote``).
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,15 @@ def close_app(app: Flask) -> None:
     found.service.close()
     if found.federation is not None:
         found.federation.close()
+
+
+def __getattr__(name: str) -> Any:
+    """``ServiceState`` as before, imported on first use: it lives in ``server.state``, which
+    imports Flask, and the zygote imports this package. (``state``, the function, is not
+    offered here: once ``server.state`` is imported, that name is the submodule.)"""
+    if name == "ServiceState":
+        return importlib.import_module(f"{__name__}.state").ServiceState
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["close_app", "create_app"]
