@@ -33,9 +33,10 @@ from ketamine_ed_kg.examples import Answer, answer_from_json, compare, load_exam
 from ketamine_ed_kg.formats import Format
 from ketamine_ed_kg.iris import BASE
 from ketamine_ed_kg.paths import project_paths
-from ketamine_ed_kg.server import ServiceState, create_app
+from ketamine_ed_kg.server import create_app
 from ketamine_ed_kg.server.forwarding import ForwardingService
 from ketamine_ed_kg.server.run import LiveServer
+from ketamine_ed_kg.server.state import ServiceState
 from ketamine_ed_kg.store.jobs import Job, JobKind
 from ketamine_ed_kg.store.remote import PASSWORD_ENV, USER_ENV, RemoteStore
 from ketamine_ed_kg.store.upload import (

@@ -25,9 +25,9 @@ import pytest
 from ketamine_ed_kg.config import ServiceConfig, load_config
 from ketamine_ed_kg.errors import KedError
 from ketamine_ed_kg.formats import Format
-from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.pool import LOG_DIR_PREFIX, WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
+from ketamine_ed_kg.server.state import ServiceState
 from ketamine_ed_kg.store import Job, JobKind, QueryError
 from support.server import Listener, gunicorn_server, request, waitress_server, write_dataset
 

@@ -19,10 +19,10 @@ from urllib.parse import quote, urlencode
 import pyoxigraph as ox
 import pytest
 
-from ketamine_ed_kg.server import ServiceState
 from ketamine_ed_kg.server.errors import loggable
 from ketamine_ed_kg.server.pool import WorkerPool
 from ketamine_ed_kg.server.run import LiveServer
+from ketamine_ed_kg.server.state import ServiceState
 from support.server import Listener, Reply, request, waitress_server, write_dataset
 
 EX = "http://example.org/"

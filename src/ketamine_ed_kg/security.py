@@ -45,7 +45,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from copy import copy
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -258,19 +257,69 @@ def _grammar_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "grammar.lark"
 
 
-@cache
-def parser() -> Lark:
-    """The LALR parser; built once per process (about a second), so call it before forking."""
+PARSER_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual",
+                                   "start": ["unit", "update_unit"], "keep_all_tokens": True}
+"""Lark's options for our parser, besides the two functions below (part of the key of a saved
+parser, ``parser_cache``)."""
+
+
+def lexer_callbacks() -> dict[str, Callable[[Token], Token]]:
+    """The lexer callbacks that count bracket depth (``_open``, ``_close``), by terminal."""
     callbacks: dict[str, Callable[[Token], Token]] = {name: _open for name in _OPEN}
     callbacks.update({name: _close for name in _CLOSE})
-    built = Lark(_grammar_path().read_text("utf-8"), parser="lalr", lexer="contextual",
-                 start=["unit", "update_unit"], keep_all_tokens=True,
-                 edit_terminals=_engine_whitespace, lexer_callbacks=callbacks)
+    return callbacks
+
+
+PARSER_EDITS: tuple[Callable[..., Any], ...] = (_engine_whitespace,)
+"""Our code that changes the grammar's terminals as the parser is built; a parser saved by
+``parser_cache`` is keyed on its compiled code."""
+
+
+def grammar_text() -> str:
+    """The sparqlib grammar the parser is built from."""
+    return _grammar_path().read_text("utf-8")
+
+
+def build_parser() -> Lark:
+    """Build the LALR parser from the grammar (about a second): :func:`parser` does it once per
+    process, unless ``parser_cache`` installed a saved one first."""
+    return checked_parser(Lark(grammar_text(), **PARSER_OPTIONS,
+                               edit_terminals=_engine_whitespace,
+                               lexer_callbacks=lexer_callbacks()))
+
+
+def checked_parser(built: Lark) -> Lark:
+    """``built``, once it has every terminal this module relies on (else RuntimeError)."""
     names = {t.name for t in built.terminals}
     missing = (_OPEN | _CLOSE | {"__IGNORE_0", "SEMICOLON"}) - names
     if missing:
         raise RuntimeError(f"the sparqlib grammar has changed: no terminal {sorted(missing)}")
     return built
+
+
+_PARSER: list[Lark] = []
+"""This process's parser, once built or installed (a list: no ``global`` statement)."""
+_PARSER_LOCK = threading.Lock()
+
+
+def install_parser(loaded: Lark) -> Lark:
+    """Make ``loaded`` this process's parser unless one is already in use; return the one in
+    use. ``parser_cache`` calls it with a parser read from disk, before any query is parsed."""
+    with _PARSER_LOCK:
+        if not _PARSER:
+            _PARSER.append(loaded)
+        return _PARSER[0]
+
+
+def parser() -> Lark:
+    """The LALR parser, built once per process (about a second), so call it (or
+    ``parser_cache.prepare``) before forking."""
+    if _PARSER:
+        return _PARSER[0]
+    with _PARSER_LOCK:
+        if not _PARSER:
+            _PARSER.append(build_parser())
+        return _PARSER[0]
 
 
 def warm_up(texts: Iterable[str]) -> int:

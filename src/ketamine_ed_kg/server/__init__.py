@@ -14,16 +14,17 @@ run in killable, sealed query processes (``pool``, ``zygote``).
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 from collections.abc import Mapping
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from ..config import ServiceConfig, load_config
 from ..errors import KedError
 from ..store import QueryService, dataset_version
-from .state import EXTENSION, ServiceState, state
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask:
@@ -32,13 +33,17 @@ def create_app(config: Mapping[str, Any] | ServiceConfig | None = None) -> Flask
     ``config`` overrides the file and environment settings (see docs/configuration.md).
     """
     # Imported here, not at the top: the query processes start as ``python -m
-    # ketamine_ed_kg.server.zygote``, which imports this package, and must not load the
-    # blueprints (rdflib, Flask routes) they never use.
+    # ketamine_ed_kg.server.zygote``, which imports this package, and must not load Flask or
+    # the blueprints (rdflib, Flask routes) they never use (Flask alone is a tenth of a second
+    # of every start, on the way to the first answer).
+    from flask import Flask
+
     from . import discovery, dumps, editor, errors, evidence, examples_api, health, http, protocol
     from .fairness import ClientLimiter
     from .forwarding import ForwardingService
     from .pool import WorkerPool
     from .result_cache import ResultCache
+    from .state import EXTENSION, ServiceState
 
     cfg = config if isinstance(config, ServiceConfig) else load_config(config)
     logging.getLogger("ketamine_ed_kg").setLevel(cfg.log_level.upper())
@@ -108,10 +113,21 @@ def external_graphs(cfg: ServiceConfig, tag: str) -> list[str]:
 
 def close_app(app: Flask) -> None:
     """Stop the app's worker processes (tests and the CLI call this on shutdown)."""
+    from .state import EXTENSION, ServiceState
+
     found: ServiceState = app.extensions[EXTENSION]
     found.service.close()
     if found.federation is not None:
         found.federation.close()
 
 
-__all__ = ["ServiceState", "close_app", "create_app", "state"]
+def __getattr__(name: str) -> Any:
+    """``ServiceState`` as before, imported on first use: it lives in ``server.state``, which
+    imports Flask, and the zygote imports this package. (``state``, the function, is not
+    offered here: once ``server.state`` is imported, that name is the submodule.)"""
+    if name == "ServiceState":
+        return importlib.import_module(f"{__name__}.state").ServiceState
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["close_app", "create_app"]

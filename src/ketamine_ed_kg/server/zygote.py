@@ -33,10 +33,11 @@ import pyoxigraph as ox
 
 from ..errors import ErrorKind, QueryError
 from ..iris import GRAPH_EXAMPLES, PREFIXES
+from ..parser_cache import prepare as prepare_parser
 from ..query_plan import PlanCache
 from ..release import pin_dataset, read_manifest
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
-from ..security import parser, warm_up
+from ..security import warm_up
 from ..store.jobs import Failure, Job, JobKind, ResultMeta
 from ..store.oxigraph import OxigraphStore, open_store
 from ..store.remote import RemoteStore
@@ -340,8 +341,10 @@ def main(fd: int) -> None:
             graphs = OxigraphStore(store).graph_names()
             kinds = release_object_kinds(dataset)
         if mode != "sparql" or settings.seal:  # (forwarding processes never parse)
-            # Build the SPARQL parser (about a second) once, here: every worker inherits it.
-            parser()
+            # The SPARQL parser, once, here: every worker inherits it. Read from beside the
+            # release when an earlier start saved it there, else built (about a second) and
+            # saved for the next start (parser_cache).
+            prepare_parser(dataset.parent if settings.dataset else None)
             if store is not None:
                 examples = _example_texts(store)
     except Exception as exc:  # noqa: BLE001 - sent to the server, which raises it
