@@ -121,7 +121,13 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
     if request.method == "HEAD":
         _drain(result, first, seconds, query)
         release()
-        body: Iterator[bytes] | tuple[()] = ()
+        body: Iterator[bytes] | tuple[()] | bytes = ()
+    elif result.complete:
+        # The whole answer is in hand and its query process already back in the pool: one
+        # body with its length (no chunked framing, one write to the client).
+        body = b"".join(itertools.chain(first, result.body))
+        if cache is not None and own:
+            cache.put(cache_key, body, content_type, headers, _key_size(public))
     else:
         body = _logged(itertools.chain(first, result.body), query)
         if cache is not None and own:

@@ -42,6 +42,7 @@ from ..store.remote import RemoteStore
 from ..store.rowcap import CapCheck
 from .framing import (
     Frame,
+    FrameReader,
     PeerGone,
     Ready,
     ZygoteSettings,
@@ -153,20 +154,22 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
                 graphs: list[str] | None = None) -> None:
     """Serve jobs from the server, one at a time, until the socket closes.
 
-    Every job is acknowledged (``A``) before it starts, so the server knows that a worker
-    which dies before the acknowledgement never ran it (and may retry it elsewhere).
+    A job is read whole before it starts, so a worker that dies before reading it leaves
+    it queued on the socket; Linux then resets the server's end (where a worker that read it
+    and died running it just closes it), which tells the server it may retry the job
+    elsewhere without an acknowledgement frame (a wake-up of the server per job).
     """
     names = frozenset(graphs if graphs is not None else store.graph_names() if store else ())
     plans = PlanCache()  # this process's own: clients repeat query texts
+    reader = FrameReader(sock)
     while True:
         try:
-            kind, payload = recv_frame(sock)
+            kind, payload = reader.recv_frame()
         except (PeerGone, OSError):
             return
         if kind is not Frame.JOB:
             return
         job: Job = pickle.loads(payload)
-        send_frame(sock, Frame.ACK)
         writer = FrameWriter(sock)
         try:
             _run_job(store, job, writer, names, sealed, plans)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Protocol
 
@@ -149,13 +149,17 @@ class ResultMeta:
     """For a ``plan`` job: the planned query job (:meth:`Job.to_json`)."""
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        # Field by field rather than ``asdict`` (which deep-copies): sent once per request.
+        return json.dumps({name: getattr(self, name) for name in _META_FIELDS}).encode()
 
     @classmethod
     def from_json(cls, payload: bytes) -> ResultMeta:
         fields = json.loads(payload)
         form = fields.pop("form")
         return cls(form=ResultForm(form) if form else None, **fields)
+
+
+_META_FIELDS = tuple(f.name for f in fields(ResultMeta))
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,8 @@ class JobResult:
     close: Callable[[], None] = field(default=_nothing, repr=False)
     """Abandons the job (e.g. the client went away): a process still running it is killed and
     replaced; one that has finished it (complete answer) is kept once its frames are read."""
+    complete: bool = False
+    """The whole body is in hand (``body`` yields it from memory; no process is held)."""
 
 
 class QueryService(Protocol):
