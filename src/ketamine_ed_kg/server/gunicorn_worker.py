@@ -67,6 +67,10 @@ BUFFER_BUDGET = 64 << 20
 """Bytes of unfinished requests the event loop holds in all; past it, a request that is
 still arriving goes to a thread (which reads the rest under its deadline), so many large,
 slow requests cannot exhaust memory."""
+HOUSEKEEPING_SECONDS = 0.1
+"""At most how often the event loop tells the arbiter it is alive and looks for expired
+connections: gunicorn does both on every turn of the loop (a system call and a scan of the
+waiting connections per event), and every deadline involved is seconds long."""
 REASONS = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 414: "URI Too Long",
            417: "Expectation Failed", 431: "Request Header Fields Too Large",
            500: "Internal Server Error", 501: "Not Implemented"}
@@ -285,6 +289,16 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]
         """Bytes held by the connections in :attr:`waiting`."""
         self.lingering: dict[socket.socket, float] = {}
         self.local = threading.local()
+        self._notified = 0.0
+        self._swept = 0.0
+
+    def notify(self) -> None:
+        """gunicorn's heartbeat (the arbiter kills a worker silent for ``timeout`` seconds,
+        minutes here), sent at most every :data:`HOUSEKEEPING_SECONDS`."""
+        now = time.monotonic()
+        if now - self._notified >= HOUSEKEEPING_SECONDS or not self.alive:
+            self._notified = now
+            super().notify()
 
     # -- the event loop (main thread) ------------------------------------------------------
 
@@ -423,9 +437,13 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]
         conn.close()
 
     def murder_pending(self) -> None:
-        """gthread's expiry of deferred connections, plus ours (run once a second)."""
-        super().murder_pending()
+        """gthread's expiry of deferred connections, plus ours (at most every
+        :data:`HOUSEKEEPING_SECONDS`; gthread calls it on every turn of its loop)."""
         now = time.monotonic()
+        if now - self._swept < HOUSEKEEPING_SECONDS and self.alive:
+            return
+        self._swept = now
+        super().murder_pending()
         for conn in [c for c in self.waiting if c.deadline <= now or not self.alive]:
             self._forget(conn)
             if conn.head.data and self.alive:

@@ -13,6 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 
 from flask import Response, request
 from pyoxigraph import NamedNode
@@ -58,8 +59,10 @@ def _infer(params: MultiDict[str, str]) -> bool:
     return raw in ("true", "1")
 
 
+@lru_cache(maxsize=8)
 def policy(cfg: ServiceConfig) -> RequestPolicy:
-    """The limits of ``cfg`` that a query process applies to a public query."""
+    """The limits of ``cfg`` that a query process applies to a public query (made once per
+    configuration: every query carries them)."""
     return RequestPolicy(
         row_cap=cfg.row_cap, max_depth=cfg.max_query_depth, max_chain=cfg.max_operator_chain,
         allowed_service_prefixes=cfg.allowed_service_prefixes,
@@ -159,7 +162,7 @@ def _describe(response: Response, st: ServiceState, headers: tuple[tuple[str, st
               etag: str, seconds: float) -> None:
     """The headers every answer to a query carries, hit or miss."""
     versioned(response, etag, st.version.modified)
-    response.vary.update(("Accept", "Accept-Encoding"))
+    response.headers["Vary"] = "Accept, Accept-Encoding"  # (a new response: no Vary yet)
     response.headers["X-SPARQL-Deadline"] = f"{seconds:g}"
     for name, value in headers:
         response.headers[name] = value
