@@ -7,12 +7,14 @@ after=src [--rounds 3] [--requests 400] [--seconds 5]``.
 
 Each variant is the production command (``ketamine-ed-kg serve``, gunicorn, results cache off,
 ``per_client_queries = 64``) run with ``PYTHONPATH`` at the variant's ``src`` folder, on the
-curated release (``build/dataset.nq``). Per round and variant, after a warm-up (the mix twice,
-then 2 s of ``wrk`` at 32 connections): ``--requests`` sequential requests of each small query
-on one kept-alive connection (the added latency is the service's median / p99 minus raw
-pyoxigraph's median, timed in this process: query and JSON serialisation), then ``wrk``
-(Debian's) over the example mix at 8 and 32 connections, as ``benchmark.py --only cache``
-runs it. Variants are interleaved round by round; medians over rounds are printed, with the
+curated release (``build/dataset.nq``). The variants run at once and take turns, after a
+warm-up (the mix twice, then 2 s of ``wrk`` at 32 connections). Per round: ``--requests``
+sequential requests of each small query on one kept-alive connection per variant, variants
+alternating request by request (the added latency is the service's median / p99 minus raw
+pyoxigraph's median, timed in this process: query and JSON serialisation; the server's CPU
+per request is read from ``/proc`` for the HTTP process and its query processes), then
+``wrk`` (Debian's) over the example mix at 8 and 32 connections, as ``benchmark.py --only
+cache`` runs it, variants alternating run by run. Medians over rounds are printed, with the
 load average. The machine is shared: compare variants of one run only.
 """
 
@@ -135,6 +137,29 @@ def pct(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
+def cpu_seconds(root: int) -> float:
+    """User and system CPU seconds of process ``root`` and every descendant (``/proc``)."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        stats[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", action="append", required=True,
@@ -156,42 +181,68 @@ def main() -> None:
     raw = {name: raw_ms(store, text, args.requests) for name, text in small.items()}
     load_before = os.getloadavg()
     lat: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
     qps: dict[tuple[str, int], list[dict[str, float]]] = {}
-    for round_no in range(args.rounds):
-        for label, src in variants.items():
-            service = Service(src, dataset)
-            try:
-                base = f"http://127.0.0.1:{service.port}"
-                for _ in range(2):
-                    for path in mix:
-                        status, _ = service.get(path, MIX_ACCEPT)
+    # Every variant runs at once and they take turns, request by request for the latency and
+    # run by run for wrk: the machine is shared, and turns see the same load.
+    services = {label: Service(src, dataset) for label, src in variants.items()}
+    try:
+        for label, service in services.items():
+            base = f"http://127.0.0.1:{service.port}"
+            for _ in range(2):
+                for path in mix:
+                    status, _ = service.get(path, MIX_ACCEPT)
+                    if status != 200:
+                        raise RuntimeError(f"{label} {path}: {status}")
+            wrk(base + mix[0], 2, 32, accept=MIX_ACCEPT, script=script)
+        for round_no in range(args.rounds):
+            for name, text in small.items():
+                conns = {label: http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+                         for label, s in services.items()}
+                path = "/sparql?" + urlencode({"query": text})
+                for label, service in services.items():
+                    for _ in range(20):  # this connection's thread and worker warm
+                        service.get(path, JSON, conns[label])
+                used = {label: cpu_seconds(s.proc.pid) for label, s in services.items()}
+                for _ in range(args.requests):
+                    for label, service in services.items():
+                        began = time.perf_counter()
+                        status, _body = service.get(path, JSON, conns[label])
+                        lat.setdefault((label, name), []).append(
+                            (time.perf_counter() - began) * 1000)
                         if status != 200:
-                            raise RuntimeError(f"{label} {path}: {status}")
-                wrk(base + mix[0], 2, 32, accept=MIX_ACCEPT, script=script)
-                for name, text in small.items():
-                    latencies(service, text, 50)  # this connection's thread and worker warm
-                    samples = latencies(service, text, args.requests)
-                    lat.setdefault((label, name), []).extend(samples)
+                            raise RuntimeError(f"{label} {name}: status {status}")
+                for label, service in services.items():
+                    conns[label].close()
+                    cpu.setdefault((label, name), []).append(
+                        (cpu_seconds(service.proc.pid) - used[label]) * 1000 / args.requests)
+                    samples = lat[(label, name)][-args.requests:]
                     print(f"round {round_no + 1} {label:10} {name:24} median "
                           f"{statistics.median(samples):6.2f} ms  p99 {pct(samples, 99):6.2f} ms"
+                          f"  server CPU {cpu[(label, name)][-1]:.2f} ms/request"
                           f"  (raw {raw[name]:.2f} ms)", flush=True)
-                for c in (8, 32):
+            for c in (8, 32):
+                for label, service in services.items():
+                    base = f"http://127.0.0.1:{service.port}"
                     stats = wrk(base + mix[0], args.seconds, c, accept=MIX_ACCEPT, script=script)
                     qps.setdefault((label, c), []).append(stats)
                     print(f"round {round_no + 1} {label:10} mix at {c:2} connections "
                           f"{stats['qps']:7.1f} req/s  p50 {stats['p50']:6.2f} ms  "
                           f"p99 {stats['p99']:6.2f} ms  errors {stats['errors']:.0f}",
                           flush=True)
-            finally:
-                service.stop()
+    finally:
+        for service in services.values():
+            service.stop()
     load_after = os.getloadavg()
     print(f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
-    print("added latency (service minus raw pyoxigraph median), all rounds pooled:")
+    print("added latency (service minus raw pyoxigraph median), all rounds pooled; server CPU "
+          "per request (HTTP and query processes), median of rounds:")
     for name in small:
         for label in variants:
             samples = lat[(label, name)]
             print(f"  {name:24} {label:10} median +{statistics.median(samples) - raw[name]:.2f}"
-                  f" ms  p99 +{pct(samples, 99) - raw[name]:.2f} ms  (raw {raw[name]:.2f} ms)")
+                  f" ms  p99 +{pct(samples, 99) - raw[name]:.2f} ms  CPU "
+                  f"{statistics.median(cpu[(label, name)]):.2f} ms  (raw {raw[name]:.2f} ms)")
     print("example mix, median of rounds (req/s):")
     for c in (8, 32):
         for label in variants:
@@ -202,6 +253,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({
             "raw_ms": raw, "latency_ms": {f"{k[0]}|{k[1]}": v for k, v in lat.items()},
+            "cpu_ms": {f"{k[0]}|{k[1]}": v for k, v in cpu.items()},
             "wrk": {f"{k[0]}|{k[1]}": v for k, v in qps.items()},
             "load": [load_before, load_after]}, indent=1), encoding="utf-8")
 
