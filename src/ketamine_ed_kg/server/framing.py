@@ -19,11 +19,14 @@ _HEAD = struct.Struct(">cI")
 
 
 class Frame(Enum):
-    """Frame types. Server → worker: JOB. Worker → server: HEADER, DATA..., END;
+    """Frame types. Server → worker: JOB (pickled) or REQUEST. Worker → server: HEADER,
+    DATA..., END;
     or FAIL (before any data), FAIL_LATE (after data went out), PLANNED (a check job's plan).
     Server → zygote: CONFIG, SPAWN; zygote → server: READY, or FAIL at start-up."""
 
     JOB = b"J"
+    REQUEST = b"Q"
+    """A client's request job in the compact form of ``store.jobs.encode_client_job``."""
     HEADER = b"H"
     DATA = b"D"
     END = b"E"

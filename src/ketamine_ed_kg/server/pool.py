@@ -42,7 +42,7 @@ from typing import Any
 from ..config import ServiceConfig
 from ..engine_defects import classify_crash
 from ..errors import ClientGone, DeadlineExceeded, ErrorKind, KedError, Overloaded, QueryError
-from ..store.jobs import Failure, Job, JobResult, ResultMeta
+from ..store.jobs import Failure, Job, JobResult, ResultMeta, encode_client_job
 from .framing import (
     BadFrame,
     Frame,
@@ -226,12 +226,14 @@ class WorkerPool:
     def run(self, job: Job, deadline: float,
             cancelled: Callable[[], bool] | None = None) -> JobResult:
         """Run ``job`` on a free worker; ``deadline`` is an absolute ``time.monotonic()``."""
-        sent = pickle.dumps(job)
+        compact = encode_client_job(job)
+        frame, sent = ((Frame.JOB, pickle.dumps(job)) if compact is None
+                       else (Frame.REQUEST, compact))
         for _attempt in range(START_ATTEMPTS):
             worker = self._take(deadline)
             try:
                 worker.sock.settimeout(None)
-                send_frame(worker.sock, Frame.JOB, sent)
+                send_frame(worker.sock, frame, sent)
                 kind, payload = self._recv(worker, deadline, cancelled)
             except (_NeverStarted, OSError):
                 log.warning("query worker %d died before starting a job; retrying", worker.pid)

@@ -37,10 +37,16 @@ CONTROL_PARAMS = ("format", "output", "infer", "timeout")
 """Protocol parameters that shape the response rather than the query."""
 
 
+def _param(params: MultiDict[str, str], name: str) -> str | None:
+    """``params.get(name)``, without the exception werkzeug raises and catches inside it for
+    a missing parameter (most of them are missing from most requests)."""
+    return params[name] if name in params else None
+
+
 def _deadline(params: MultiDict[str, str]) -> float:
     """Seconds this query may run: the configured deadline, lowered by ``timeout=``."""
     limit = state().config.deadline
-    raw = params.get("timeout")
+    raw = _param(params, "timeout")
     if raw:
         try:
             asked = float(raw)
@@ -53,7 +59,7 @@ def _deadline(params: MultiDict[str, str]) -> float:
 
 
 def _infer(params: MultiDict[str, str]) -> bool:
-    raw = (params.get("infer") or "true").strip().lower()
+    raw = (_param(params, "infer") or "true").strip().lower()
     if raw not in ("true", "false", "1", "0"):
         raise ApiError(400, f"infer={raw}: expected true or false")
     return raw in ("true", "1")
@@ -86,10 +92,12 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
     seconds = _deadline(params)
     public = PublicRequest(
         query, policy(cfg), accept=request.headers.get("Accept"),
-        fmt=params.get("format") or params.get("output"), infer=_infer(params),
+        fmt=_param(params, "format") or _param(params, "output"), infer=_infer(params),
         default_graphs=default_graphs, named_graphs=named_graphs,
         base_iri=advertised_url(request.path))
-    etag = make_etag(st.version.tag, "sparql", public)
+    etag = make_etag(st.version.tag, "sparql", _policy_text(public.policy), public.query,
+                     public.accept, public.fmt, public.infer, public.default_graphs,
+                     public.named_graphs, public.base_iri)
     cache = st.results
     cache_key = (st.version.tag, public)
     if cache is not None:
@@ -142,6 +150,13 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
     if cache is not None:
         response.headers["Cache-Status"] = MISS
     return response
+
+
+@lru_cache(maxsize=8)
+def _policy_text(limits: RequestPolicy) -> str:
+    """The policy's part of an ETag, written once (every field of the request counts, and
+    the policy is the same for every request)."""
+    return repr(limits)
 
 
 def _hit(st: ServiceState, entry: Entry, etag: str, seconds: float) -> Response:

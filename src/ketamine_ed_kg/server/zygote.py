@@ -36,7 +36,7 @@ from ..iris import GRAPH_EXAMPLES, PREFIXES
 from ..query_plan import PlanCache
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..security import parser, warm_up
-from ..store.jobs import Failure, Job, JobKind, ResultMeta
+from ..store.jobs import Failure, Job, JobKind, ResultMeta, decode_client_job
 from ..store.oxigraph import OxigraphStore, open_store
 from ..store.remote import RemoteStore
 from ..store.rowcap import CapCheck
@@ -167,9 +167,12 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
             kind, payload = reader.recv_frame()
         except (PeerGone, OSError):
             return
-        if kind is not Frame.JOB:
+        if kind is Frame.REQUEST:
+            job = decode_client_job(payload)
+        elif kind is Frame.JOB:
+            job = pickle.loads(payload)
+        else:
             return
-        job: Job = pickle.loads(payload)
         writer = FrameWriter(sock)
         try:
             _run_job(store, job, writer, names, sealed, plans)
