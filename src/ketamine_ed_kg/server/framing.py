@@ -1,8 +1,9 @@
 """Length-prefixed frames over a stream socket, shared by the server, zygote and workers.
 
 A frame is one type byte (:class:`Frame`), a 4-byte big-endian length and the payload. The
-payloads are the typed contract of :mod:`ketamine_ed_kg.store.jobs`: a pickled
-:class:`~ketamine_ed_kg.store.jobs.Job`, a :class:`~ketamine_ed_kg.store.jobs.ResultMeta` or a
+payloads are the typed contract of :mod:`ketamine_ed_kg.store.jobs`: a
+:class:`~ketamine_ed_kg.store.jobs.Job` (a client's in the compact form of
+``encode_client_job``, any other pickled), a :class:`~ketamine_ed_kg.store.jobs.ResultMeta` or a
 :class:`~ketamine_ed_kg.store.jobs.Failure` as JSON, or raw body bytes.
 """
 

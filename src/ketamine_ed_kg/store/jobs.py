@@ -1,6 +1,7 @@
 """The typed contract between the HTTP process and a query process.
 
-A :class:`Job` goes to a query process (pickled: plain data and enums only); the query process
+A :class:`Job` goes to a query process (a client's as compact bytes, :func:`encode_client_job`;
+any other pickled: plain data and enums only); the query process
 answers with a :class:`ResultMeta` (JSON, known before the first byte of the body), then the
 serialised body, or with a :class:`~ketamine_ed_kg.errors.QueryError` as a :class:`Failure`.
 The frames that carry them are in ``server/framing.py``.
