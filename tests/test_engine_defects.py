@@ -15,17 +15,26 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from ketamine_ed_kg.engine_defects import (
+    KIND_NODE,
+    KIND_NUMBER,
+    KIND_STRING,
     MAX_REWRITTEN_EXPRESSION,
     ORDER_BY_DEFECT_MESSAGE,
     classify_crash,
+    object_kind,
+    object_kinds,
     order_by_abort,
     order_edits,
     order_keys,
 )
+from ketamine_ed_kg.release import pin_dataset
 from ketamine_ed_kg.security import QueryRejected, apply_edits, inspect_query
+from ketamine_ed_kg.server.zygote import release_object_kinds
+from support.project import BuiltDataset
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -248,10 +257,16 @@ def test_order_by_conditions_are_read() -> None:
 
 
 def test_each_condition_becomes_its_keys() -> None:
-    rewritten = total_order_by("SELECT * WHERE { ?s ?p ?o } ORDER BY DESC(?o) ?s LIMIT 3")
+    rewritten = total_order_by("SELECT * WHERE { ?s ?p ?o } ORDER BY DESC(?o) STR(?s) LIMIT 3")
     keys_o = " ".join(f"DESC({key})" for key in order_keys("?o"))
-    keys_s = " ".join(f"ASC({key})" for key in order_keys("?s"))
+    keys_s = " ".join(f"ASC({key})" for key in order_keys("STR(?s)"))
     assert rewritten == f"SELECT * WHERE {{ ?s ?p ?o }} ORDER BY {keys_o} {keys_s} LIMIT 3"
+
+
+def test_a_subject_or_predicate_is_sorted_as_written() -> None:
+    """RDF puts only IRIs and blank nodes there, which the engine orders totally."""
+    query = "SELECT * WHERE { ?s ?p ?o } ORDER BY DESC(?p) ?s LIMIT 3"
+    assert total_order_by(query) == query
 
 
 def test_a_comment_inside_a_condition_stays_closed() -> None:
@@ -308,3 +323,146 @@ def test_a_stack_overflow_leaves_no_rust_text(tmp_path: Path) -> None:
     assert "panicked" not in result.stderr and "overflow" not in result.stderr
     assert "Fatal Python error: Segmentation fault" in result.stderr
     assert classify_crash(result.stderr, -result.returncode)[0] == "crash"
+
+
+# -- conditions the engine already sorts totally (the release's object-kinds record) ------------
+
+EX = "http://example.org/"
+
+
+def kind_triples(objects: list[str]) -> str:
+    return "".join(f"<{EX}s{i}> <{EX}p> {o} .\n" for i, o in enumerate(objects))
+
+
+SAFE_OBJECTS = {
+    # Equal values in several languages and as xsd:string; more than 20, so Rust's sort checks.
+    KIND_STRING: [f'"{v}"{tag}' for v in ("b", "a", "B", "é", "", "a b", "10", "9")
+                  for tag in ("", "@en", "@de", f"^^<{XSD}string>")],
+    # Integers and decimals, equal values written differently among them.
+    KIND_NUMBER: [f'"{v}"^^<{XSD}{t}>' for v in ("10", "2", "-3", "01", "1", "0", "99", "-0")
+                  for t in ("integer", "decimal")] + [f'"{v}"^^<{XSD}decimal>' for v in (
+                      "1.0", "0.1", "2.50", "-0.5", "99.99", "100.00000000000000001")],
+    KIND_NODE: [f"<{EX}n{k}>" for k in (10, 2, 1, 30, 4)] + [f"_:b{k}" for k in range(8)]
+    + [f"<{EX}{c}>" for c in "zZaA0é"] + ["<urn:x>", "<http://a/>"],
+}
+
+
+def test_object_kinds_of_a_record() -> None:
+    def term(text: str) -> object:
+        return next(ox.parse(f"<{EX}s> <{EX}p> {text} .", format=ox.RdfFormat.N_TRIPLES)).object
+
+    for kind, objects in SAFE_OBJECTS.items():
+        assert {object_kind(term(o)) for o in objects} == {kind}, kind
+    for unsafe in (f'"abc"^^<{XSD}integer>', f'"99999999999999999999"^^<{XSD}integer>',
+                   f'"1.5"^^<{XSD}double>', f'"1"^^<{XSD}float>', f'"true"^^<{XSD}boolean>',
+                   f'"2020-01-01"^^<{XSD}date>', f'" 1"^^<{XSD}integer>', '"x"^^<http://e/t>',
+                   f'"1."^^<{XSD}decimal>'):
+        assert object_kind(term(unsafe)) is None, unsafe
+    p, q, r = ox.NamedNode(f"{EX}p"), ox.NamedNode(f"{EX}q"), ox.NamedNode(f"{EX}r")
+    pairs = [(p, term('"a"')), (p, term('"b"@en')), (q, term('"1"^^<http://www.w3.org/2001/'
+                                                               'XMLSchema#integer>')),
+             (q, term('"a"')), (r, term(f"<{EX}x>"))]
+    assert object_kinds(pairs) == {f"{EX}p": KIND_STRING, f"{EX}r": KIND_NODE}
+
+
+@pytest.mark.parametrize("kind", sorted(SAFE_OBJECTS))
+def test_a_safe_kind_sorts_as_written_like_the_rewrite(tmp_path: Path, kind: str) -> None:
+    """The claim the record rests on: on objects of one safe kind the engine's own ORDER BY
+    neither aborts nor differs from the rewritten (total) order, ascending and descending."""
+    data = kind_triples(SAFE_OBJECTS[kind])
+    record = {f"{EX}p": kind}
+    for order in ("?o", "DESC(?o)"):
+        query = f"SELECT ?o WHERE {{ ?s <{EX}p> ?o }} ORDER BY {order} ?s"
+        info = inspect_query(query)
+        assert order_edits(info, record) == []  # left as written
+        plain = rows_of(run_child(tmp_path, query, data))
+        rewritten = rows_of(run_child(tmp_path, apply_edits(query, order_edits(info)), data))
+        values = [row[0] for row in plain]
+        assert len(values) == len(SAFE_OBJECTS[kind])
+        if kind == KIND_NODE:  # blank node labels are the store's own: compare IRIs only
+            values = [v for v in values if v and v.startswith("<")]
+            rewritten = [row for row in rewritten if row[0] and row[0].startswith("<")]
+        assert values == [row[0] for row in rewritten]
+
+
+def test_mixed_objects_stay_rewritten_and_sort(tmp_path: Path) -> None:
+    """The record leaves out a predicate with mixed objects, so its condition is rewritten:
+    the query that aborts as written sorts."""
+    pairs = [(t.predicate, t.object) for t in ox.parse(mixed_triples(),
+                                                       format=ox.RdfFormat.N_TRIPLES)]
+    record = object_kinds(pairs)
+    assert record == {}
+    query = f"SELECT ?o WHERE {{ ?s <{EX}p> ?o }} ORDER BY ?o"
+    edits = order_edits(inspect_query(query), record)
+    assert edits
+    assert len(rows_of(run_child(tmp_path, apply_edits(query, edits), mixed_triples()))) == 21
+
+
+RECORD = {f"{EX}label": KIND_STRING, f"{EX}value": KIND_NUMBER, f"{EX}link": KIND_NODE,
+          f"{EX}other": KIND_STRING}
+PAGED = (f"PREFIX : <{EX}> SELECT * WHERE {{ ?s :label ?label ; :link ?t . ?t :value ?value }} "
+         "ORDER BY ?label DESC(?value) ?s ?t LIMIT 25")
+
+
+def test_conditions_the_record_covers_are_left_as_written() -> None:
+    info = inspect_query(PAGED)
+    assert order_edits(info, RECORD) == []
+    assert len(order_edits(info)) == 1  # without the record: every condition rewritten
+    # One condition not covered: only that one becomes keys.
+    mixed = PAGED.replace("?s ?t LIMIT", "?s ?t ?unknown LIMIT").replace(
+        "?t :value ?value", "?t :value ?value . ?t :mixed ?unknown")
+    [(_, _, text)] = order_edits(inspect_query(mixed), RECORD)
+    assert text.startswith("ORDER BY ASC(?label) DESC(?value) ASC(?s) ASC(?t) ASC(")
+    assert text.count("?unknown") > 10
+
+
+@pytest.mark.parametrize("where", [
+    "?s :label ?x . ?s :value ?x",  # two kinds
+    "?s :label ?x . ?s :mixed ?x",  # a predicate the record leaves out
+    "?s :label/:other ?x",  # a property path
+    "?s :link* ?x",  # zero-length: any term, literals too
+    "?x :link* ?s",
+    "?x ^:link ?s",
+    "?s ?p ?x",  # a variable predicate
+    "?s :label ?y BIND(?y AS ?x)",
+    "?s :label ?x VALUES ?x { 1 }",
+    "{ ?s :label ?x } UNION { ?s :value ?x }",
+    "?s :label ?y { SELECT (MAX(?v) AS ?x) WHERE { ?a :value ?v } }",
+    "?s :link ( ?x )",  # a collection: rdf:first's object
+    "GRAPH ?x { ?s :link ?t }",
+    "?s :link ?t OPTIONAL { ?t :other ?x } OPTIONAL { ?t :value ?x }",
+])
+def test_other_bindings_keep_the_rewrite(where: str) -> None:
+    query = f"PREFIX : <{EX}> SELECT * WHERE {{ {where} }} ORDER BY ?x"
+    assert order_edits(inspect_query(query), RECORD), where
+
+
+@pytest.mark.parametrize("where", [
+    "?x :link ?t",  # a subject
+    "?x :link/:link* ?t",  # a path's subject after a first step
+    "?t :link ?x . ?x a ?c",
+    "?t ?x ?o",  # a predicate
+    "?t :label ?y FILTER(?x = ?y)",  # never bound: unbound everywhere
+    "?s :label ?x OPTIONAL { ?s :other ?x } FILTER(STRLEN(?x) > 1)",
+    "?s :link [ :label ?x ]",
+])
+def test_node_and_single_kind_bindings_need_no_rewrite(where: str) -> None:
+    query = f"PREFIX : <{EX}> SELECT ?x (COUNT(*) AS ?n) WHERE {{ {where} }} GROUP BY ?x " \
+            "ORDER BY DESC(?x)"
+    assert order_edits(inspect_query(query), RECORD) == [], where
+
+
+def test_the_build_records_object_kinds_and_the_query_processes_read_them(
+        built_dataset: BuiltDataset, tmp_path: Path) -> None:
+    kinds = release_object_kinds(built_dataset.dataset)
+    rdfs, kedo = "http://www.w3.org/2000/01/rdf-schema#", "https://w3id.org/ketamine-ed/ontology/"
+    assert kinds[f"{rdfs}label"] == KIND_STRING
+    assert kinds[f"{kedo}doseValue"] == KIND_NUMBER
+    assert kinds[f"{kedo}hasDose"] == KIND_NODE
+    # A manifest that does not describe the file (another size) is not believed.
+    copy = tmp_path / "dataset.nq"
+    copy.write_bytes(built_dataset.dataset.read_bytes() + b"\n")
+    manifest = json.loads((pin_dataset(built_dataset.dataset).parent / "manifest.json")
+                          .read_text(encoding="utf-8"))
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert release_object_kinds(copy) == {}

@@ -11,6 +11,7 @@ errors get their statuses; no query can make Virtuoso fetch a URL.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -29,11 +30,14 @@ from rdflib.compare import isomorphic
 from ketamine_ed_kg.config import load_config
 from ketamine_ed_kg.errors import ConfigError, KedError
 from ketamine_ed_kg.examples import Answer, answer_from_json, compare, load_examples, load_expected
+from ketamine_ed_kg.formats import Format
 from ketamine_ed_kg.iris import BASE
 from ketamine_ed_kg.paths import project_paths
-from ketamine_ed_kg.server import create_app
+from ketamine_ed_kg.server import ServiceState, create_app
+from ketamine_ed_kg.server.forwarding import ForwardingService
 from ketamine_ed_kg.server.run import LiveServer
-from ketamine_ed_kg.store.remote import PASSWORD_ENV, USER_ENV
+from ketamine_ed_kg.store.jobs import Job, JobKind
+from ketamine_ed_kg.store.remote import PASSWORD_ENV, USER_ENV, RemoteStore
 from ketamine_ed_kg.store.upload import (
     RECORD_GRAPH,
     STAGED,
@@ -288,6 +292,50 @@ def test_row_cap_applies(virtuoso: Virtuoso, built_dataset: BuiltDataset,
         capped = request(server.endpoint + "?" + urlencode(
             {"query": "SELECT ?s WHERE { ?s a kedo:Study }"}), headers=JSON)
         assert capped.header("x-sparql-truncated") == "true"
+
+
+def test_a_forwarding_process_keeps_one_connection(virtuoso: Virtuoso,
+                                                   loaded: LoadReport) -> None:
+    """Query after query on one kept connection (Virtuoso keeps it alive), each answer whole;
+    a query without a GRAPH pattern is sent no named graphs and answers the same."""
+    store = RemoteStore(virtuoso.query_url, list(loaded.record.counts))
+    text = (f"SELECT ?s ?label WHERE {{ ?s a <{BASE}ontology/Study> ; "
+            f"<http://www.w3.org/2000/01/rdf-schema#label> ?label }} ORDER BY ?s")
+    answers = []
+    try:
+        for graphs in (True, False, True, False, True):
+            job = Job(JobKind.QUERY, text, form="SELECT", result_format=Format.JSON,
+                      graph_patterns=graphs, seconds=30)
+            sink = io.BytesIO()
+            store.execute(job, lambda _meta, _cap: None, sink)
+            answers.append(sink.getvalue())
+        assert store.connection.opened == 1
+    finally:
+        store.close()
+    assert len(set(answers)) == 1 and json.loads(answers[0])["results"]["bindings"]
+
+
+def test_a_repeated_request_is_not_planned_again(virtuoso: Virtuoso,
+                                                 built_dataset: BuiltDataset,
+                                                 loaded: LoadReport) -> None:
+    """The HTTP process keeps the sealed processes' plans (no results cache here, so every
+    request reaches the store); a refused request is never kept, so it is refused each time."""
+    with waitress_server(built_dataset.dataset, result_cache_bytes=0,
+                         **virtuoso.settings()) as server:
+        found: ServiceState = server.app.extensions["ketamine_ed_kg"]
+        service = found.service
+        assert isinstance(service, ForwardingService)
+        url = server.endpoint + "?" + urlencode(
+            {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s a kedo:Study }"})
+        bodies = [request(url, headers=JSON) for _ in range(3)]
+        assert [r.status for r in bodies] == [200] * 3
+        assert len({r.body for r in bodies}) == 1
+        assert service.plans.hits >= 2
+        kept = len(service.plans)
+        refused = server.endpoint + "?" + urlencode(
+            {"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
+        assert [request(refused).status for _ in range(2)] == [403, 403]
+        assert len(service.plans) == kept
 
 
 def test_store_errors_get_their_statuses(on_virtuoso: LiveServer) -> None:

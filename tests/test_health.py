@@ -97,17 +97,13 @@ def test_health_fails_on_an_empty_store(tmp_path: Path) -> None:
 
 @pytest.mark.deadline
 def test_health_fails_while_no_query_process_is_free(tmp_path: Path) -> None:
-    """The only query process is held by a result nobody reads (one too large to be whole
-    before its first bytes go out: a small, complete answer is read at once and its process
-    given back): the probe waits its short deadline for a process and fails; once the
-    process is back, the check passes again."""
+    """The only query process is held by a result nobody reads: the probe waits its short
+    deadline for a process and fails; once the process is back, the check passes again."""
     dataset = write_dataset(tmp_path / "data.nq", {GRAPH: (DATA, ox.RdfFormat.N_TRIPLES)})
-    digits = "VALUES ?{} {{ 0 1 2 3 4 5 6 7 8 9 }}"
-    large = "SELECT * WHERE { " + " ".join(digits.format(v) for v in "abcde") + " }"
     with waitress_server(dataset, workers=1) as server:
         st: ServiceState = server.app.extensions[EXTENSION]
-        held = st.service.run(Job(JobKind.QUERY, large), time.monotonic() + 600)
-        assert not held.meta.complete  # (100,000 rows: megabytes)
+        held = st.service.run(Job(JobKind.QUERY, "SELECT * WHERE { ?s ?p ?o }"),
+                              time.monotonic() + 600)
         try:
             reply = _health(server.base)
         finally:

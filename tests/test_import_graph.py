@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "paths", "iris", "namespaces", "terms", "formats", "release", "sandbox",
      "config"),
     # 1: the query language: parse, negotiation, known engine defects
-    ("security", "negotiation", "engine_defects"),
+    ("security", "negotiation", "engine_defects", "order_bindings"),
     # 2: the pipeline (sources -> validate -> reason -> build) and the query store, side by side
     ("loading", "inference", "void", "obo", "stats", "examples", "downloads", "build",
      "reasoning", "validation", "synthetic", "ledger", "pubmed", "sources", "studies",
@@ -39,7 +39,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 4: the command line
     ("cli",),
 )
-QUERY_PROCESS = ("store", "query_plan", "security", "negotiation", "engine_defects", "sandbox",
+QUERY_PROCESS = ("store", "query_plan", "security", "negotiation", "engine_defects",
+                 "order_bindings", "sandbox",
                  "formats", "errors", "iris", "release", "server.zygote", "server.framing")
 """Modules a query process imports: never the pipeline (rdflib, the builder)."""
 PIPELINE = ("loading", "inference", "void", "obo", "stats", "examples", "downloads", "build",

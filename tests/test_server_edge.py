@@ -263,7 +263,8 @@ def test_keep_alive_and_pipelined_requests(gunicorn: GunicornServer) -> None:
         data = read_all(sock)
     assert data.count(b"HTTP/1.1 200 OK") == 3
     # and one after another on a kept-alive connection (read by each response's own framing:
-    # a miss streams chunked, a results-cache hit is sent with Content-Length)
+    # every answer here is complete before its header, so misses and results-cache hits
+    # alike are sent with Content-Length)
     with socket.create_connection(("127.0.0.1", gunicorn.port), timeout=60) as sock:
         for _ in range(2):
             sock.sendall(one)

@@ -253,6 +253,21 @@ def test_limit_takes_an_integer(text: str) -> None:
     assert exc.kind == "syntax" and "line 1, column" in exc.message
 
 
+def test_graph_patterns_found_wherever_they_are() -> None:
+    """An external store is sent the named graphs only when a GRAPH pattern can read them."""
+    for text in ("SELECT * { GRAPH ?g { ?s ?p ?o } }",
+                 "ASK { ?s ?p ?o graph <urn:g> {} }",
+                 "SELECT * { FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }",
+                 "SELECT * { { SELECT ?s { GRAPH ?g { ?s ?p ?o } } } }",
+                 "CONSTRUCT { ?s ?p ?o } WHERE { OPTIONAL { GRAPH ?g { ?s ?p ?o } } }",
+                 "DESCRIBE ?s WHERE { GRAPH ?g { ?s ?p ?o } }"):
+        assert inspect_query(text).graph_patterns, text
+    for text in ('PREFIX ex: <http://x/> SELECT ("GRAPH ?g {}" AS ?x) { ex:GRAPH ex:p ?graph }',
+                 "SELECT * FROM NAMED <urn:g> { ?s ?p ?o } # GRAPH ?g { }",
+                 "DESCRIBE <urn:x>"):
+        assert not inspect_query(text).graph_patterns, text
+
+
 def test_from_resolved_with_prefix_and_base() -> None:
     info = inspect_query("BASE <http://base.example/dir/> PREFIX g: <http://g.example/> "
                          "SELECT * FROM <rel.ttl> FROM NAMED g:one FROM NAMED <../up> WHERE {}")

@@ -34,6 +34,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
 from .downloads import DOWNLOAD_DIR, DOWNLOAD_FILES, STEM, render_downloads, stable_json
+from .engine_defects import object_kinds
 from .errors import BuildMissingError
 from .examples import examples_graph, load_examples
 from .formats import Format
@@ -255,6 +256,7 @@ def _render(paths: ProjectPaths, sources: str,
             "inferred_triples": len(inferred),
             "studies": len(set((data + inferred).subjects(RDF.type, KEDO.Study))),
         },
+        "object_kinds": object_kinds((q.predicate, q.object) for q in all_quads),
     }
     return files, manifest
 

@@ -25,9 +25,12 @@ This module holds pure functions for both halves of the handling:
 
 from __future__ import annotations
 
+import re
 import signal as _signal
+from collections.abc import Iterable, Mapping
 
 from .errors import ErrorKind
+from .order_bindings import NODE_POSITION
 from .security import Edit, QueryInfo
 
 # -- telling the abort apart from other deaths -----------------------------------------------
@@ -189,23 +192,101 @@ MAX_REWRITTEN_EXPRESSION = 2048
 expression is not a real query, and the crash classification still covers it."""
 
 
-def order_edits(info: QueryInfo) -> list[Edit]:
+def order_edits(info: QueryInfo, object_kinds: Mapping[str, str] | None = None) -> list[Edit]:
     """Edits that replace every ORDER BY clause of a parsed query with total keys.
 
     Works on the spans of the real parse (:mod:`ketamine_ed_kg.security`), so ``ORDER BY``
     inside strings, IRIs or comments is never touched, and every condition form the grammar
     allows (variables, brackets, calls, EXISTS, ASC/DESC) is read as the engine reads it.
+
+    ``object_kinds`` (the release's record, :func:`object_kinds`: predicate IRI -> the one
+    safe kind of all its objects) spares the conditions the engine already sorts totally: a
+    variable bound only as the object of predicates whose objects are all of one safe kind
+    (:func:`total_for`) is kept as written, and a clause with only such conditions is left
+    alone. The order is then the engine's own, which is the order the keys give there.
     """
     edits: list[Edit] = []
+    kinds = object_kinds or {}
     for clause in info.order:
         if any(len(c.expression) > MAX_REWRITTEN_EXPRESSION for c in clause.conditions):
             continue
+        total = [total_for(c.objects_of, kinds) for c in clause.conditions]
+        if all(total):
+            continue
         keys: list[str] = []
-        for condition in clause.conditions:
+        for condition, is_total in zip(clause.conditions, total, strict=True):
             direction = "DESC" if condition.descending else "ASC"
-            keys.extend(f"{direction}({key})" for key in order_keys(condition.expression))
+            if is_total:
+                keys.append(f"{direction}({condition.expression})")
+            else:
+                keys.extend(f"{direction}({key})" for key in order_keys(condition.expression))
         edits.append((clause.start, clause.end, "ORDER BY " + " ".join(keys)))
     return edits
+
+
+# -- which objects the engine already orders totally -------------------------------------------
+
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+KIND_NODE, KIND_STRING, KIND_NUMBER = "node", "string", "number"
+"""The kinds of term on which the engine's comparator is a total order (each on its own; two
+of them mixed are not: a number against a string compares by value or by text):
+
+* ``node``: IRIs and blank nodes (blank nodes, then IRIs by code point);
+* ``string``: ``xsd:string`` and language-tagged strings: the engine compares two of them by
+  value (same language) or else by ``(value, datatype, language)``, which agree;
+* ``number``: valid ``xsd:integer`` (64-bit, as the engine stores them) and ``xsd:decimal``
+  literals, compared exactly by value. Doubles and floats are not (NaN, and their equalities
+  with decimals are not transitive), nor is a number the engine would store as invalid text.
+"""
+_INTEGER_RE = re.compile(r"[+-]?[0-9]{1,18}")
+_DECIMAL_RE = re.compile(r"[+-]?[0-9]{1,18}(?:\.[0-9]{1,17})?")
+"""Lexical forms certainly valid for the engine (its decimals hold 18 digits each side of
+the point; anything longer, or any other form XSD allows, counts as not safe)."""
+
+
+def object_kind(term: object) -> str | None:
+    """The safe kind (``KIND_*``) of a pyoxigraph term in object position, or None."""
+    import pyoxigraph as ox  # the query processes have it; nothing else here needs it
+
+    if isinstance(term, (ox.NamedNode, ox.BlankNode)):
+        return KIND_NODE
+    if not isinstance(term, ox.Literal):
+        return None
+    datatype = term.datatype.value
+    if term.language is not None or datatype in (f"{XSD}string", RDF_LANG_STRING):
+        return KIND_STRING
+    if datatype == f"{XSD}integer" and _INTEGER_RE.fullmatch(term.value):
+        return KIND_NUMBER
+    if datatype == f"{XSD}decimal" and _DECIMAL_RE.fullmatch(term.value):
+        return KIND_NUMBER
+    return None
+
+
+MIXED = "mixed"
+
+
+def object_kinds(triples: Iterable[tuple[object, object]]) -> dict[str, str]:
+    """The record for a release: each predicate IRI whose objects (``(predicate, object)``
+    pairs of every quad) are all of one safe kind, with that kind; other predicates are left
+    out, so their conditions keep the rewrite."""
+    found: dict[str, str] = {}
+    for predicate, obj in triples:
+        iri = getattr(predicate, "value", "")
+        seen = found.get(iri)
+        if seen == MIXED:
+            continue
+        kind = object_kind(obj) or MIXED
+        found[iri] = kind if seen is None or seen == kind else MIXED
+    return {iri: kind for iri, kind in sorted(found.items()) if kind != MIXED}
+
+
+def total_for(objects_of: frozenset[str] | None, kinds: Mapping[str, str]) -> bool:
+    """True when a condition needs no rewrite: its variable is bound only as the object of
+    predicates (``objects_of``, from the parse) whose objects share one safe kind."""
+    if objects_of is None:
+        return False
+    seen = {KIND_NODE if p == NODE_POSITION else kinds.get(p) for p in objects_of}
+    return len(seen) <= 1 and None not in seen
 
 
 __all__ = [
@@ -216,8 +297,14 @@ __all__ = [
     "RUST_PANIC_TEXT",
     "SEGFAULT_TEXTS",
     "MAX_REWRITTEN_EXPRESSION",
+    "KIND_NODE",
+    "KIND_NUMBER",
+    "KIND_STRING",
     "classify_crash",
+    "object_kind",
+    "object_kinds",
     "order_by_abort",
     "order_edits",
     "order_keys",
+    "total_for",
 ]

@@ -18,6 +18,7 @@ whether the process is sealed, so a cached plan is the plan the parse would give
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,12 +50,15 @@ class Plan:
     """Row cap the query was rewritten for (0: the cap cannot bite)."""
 
 
-def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -> Plan:
+def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True,
+                 object_kinds: Mapping[str, str] | None = None) -> Plan:
     """Parse, check and negotiate ``req``; raise QueryError naming what to change.
 
     ``sealed`` says whether this process is cut off from the network: a query that calls an
     allow-listed SERVICE is then handed back (kind ``federate``) to be run by the operator's
-    federation processes instead.
+    federation processes instead. ``object_kinds`` is the store's record of predicates whose
+    objects are all of one kind (``engine_defects.object_kinds``): ORDER BY conditions on
+    them need no rewrite.
     """
     policy = req.policy
     try:
@@ -74,7 +78,7 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
     choice = _negotiate(info.form, req.accept, req.fmt)
     # ORDER BY on keys the engine's comparator totally orders (engine_defects: it aborts or
     # misorders on mixed literals), applied to the query and to the row-cap probe alike.
-    ordered = order_edits(info) if policy.engine_rewrites else []
+    ordered = order_edits(info, object_kinds) if policy.engine_rewrites else []
     capped = apply_row_cap(req.query, info, policy.row_cap, ordered)
     job = Job(
         JobKind.QUERY,
@@ -87,6 +91,7 @@ def plan_request(req: PublicRequest, graphs: set[str], *, sealed: bool = True) -
         base_iri=req.base_iri,
         prefixes=policy.prefixes,
         form=info.form,
+        graph_patterns=info.graph_patterns,
         **_dataset(req, info.from_graphs or info.from_named, graphs),
     )
     return Plan(job, choice.media_type, capped.cap if capped else 0)
@@ -108,8 +113,11 @@ class PlanCache:
     time.
     """
 
-    def __init__(self, budget: int = PLAN_CACHE_BYTES) -> None:
+    def __init__(self, budget: int = PLAN_CACHE_BYTES,
+                 object_kinds: Mapping[str, str] | None = None) -> None:
         self.budget = budget
+        self.object_kinds = dict(object_kinds or {})
+        """The store's record (fixed for the process): part of every plan it makes."""
         self.entry_limit = budget // 8
         self._plans: OrderedDict[tuple[PublicRequest, frozenset[str], bool],
                                  tuple[Plan, int]] = OrderedDict()
@@ -129,7 +137,7 @@ class PlanCache:
             self.hits += 1
             return found[0]
         self.misses += 1
-        made = plan_request(req, set(graphs), sealed=sealed)
+        made = plan_request(req, set(graphs), sealed=sealed, object_kinds=self.object_kinds)
         job = made.job
         size = (_PLAN_OVERHEAD + len(req.query) + len(req.accept or "") + len(job.query)
                 + len(job.probe or "") + len(job.lookahead or "") + len(req.base_iri or ""))

@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from .errors import BuildMissingError
 
@@ -74,6 +74,10 @@ class Manifest(TypedDict):
     sha256: dict[str, str]
     bytes: dict[str, int]
     counts: dict[str, int]
+    object_kinds: NotRequired[dict[str, str]]
+    """Predicate IRI -> the one kind of all its objects in ``dataset.nq`` (``node``,
+    ``string``, ``number``), for predicates that have one (``engine_defects.object_kinds``):
+    ORDER BY on their objects needs no rewrite. Absent in releases built before it."""
 
 
 @dataclass(frozen=True)

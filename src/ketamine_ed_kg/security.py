@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from copy import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 from lark.lexer import PatternRE, PatternStr, TerminalDef
 
 from .errors import ErrorKind
+from .order_bindings import object_predicates
 
 QUERY_FORMS = {"select_query": "SELECT", "ask_query": "ASK", "construct_query": "CONSTRUCT",
                "describe_query": "DESCRIBE"}
@@ -82,6 +83,10 @@ class OrderCondition:
 
     expression: str
     descending: bool
+    objects_of: frozenset[str] | None = None
+    """When ``expression`` is a bare variable that the query binds only as the object of
+    triple patterns with constant predicates: those predicates (empty: never bound). Else
+    None (:mod:`ketamine_ed_kg.order_bindings`)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ class QueryInfo:
     from_named: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
     """SERVICE targets, resolved; ``?name`` for a variable endpoint."""
+    graph_patterns: bool = False
+    """The query has a ``GRAPH`` pattern (anywhere, sub-queries and EXISTS included): only
+    then can its named graphs change the answer."""
     limit: int | None = None
     offset: int | None = None
     """The top-level solution modifiers (a sub-query's own LIMIT is not here)."""
@@ -604,10 +612,11 @@ def _node_chain(node: Tree[Token]) -> int:
     return count
 
 
-_SERVICE, _VERB_PATH, _ORDER = 1, 2, 3
+_SERVICE, _VERB_PATH, _ORDER, _GRAPH = 1, 2, 3, 4
 _KINDS: dict[str, int] = {**{name: 0 for name in _CHAINS}, "service_graph_pattern": _SERVICE,
                           "order_clause": _ORDER,
-                          "verb_path": _VERB_PATH}
+                          "verb_path": _VERB_PATH,
+                          "graph_graph_pattern": _GRAPH}
 
 
 @dataclass
@@ -616,6 +625,7 @@ class _Walk:
     chain: int = 0
     services: list[Tree[Token]] = field(default_factory=list)
     orders: list[Tree[Token]] = field(default_factory=list)
+    graphs: bool = False
 
 
 def _walk(tree: Tree[Token], text: str, max_depth: int, max_chain: int) -> _Walk:
@@ -667,6 +677,8 @@ def _walk(tree: Tree[Token], text: str, max_depth: int, max_chain: int) -> _Walk
             result.services.append(node)
         elif special == _ORDER:
             result.orders.append(node)
+        elif special == _GRAPH:
+            result.graphs = True
         children = node.children
         if path_end or special == _VERB_PATH:
             push((children[-1], chain, True))
@@ -771,7 +783,7 @@ def _inspect(text: str, max_depth: int, max_chain: int,
     form_node = next(c for c in query.children
                      if isinstance(c, Tree) and c.data in QUERY_FORMS)
     info = QueryInfo(form=QUERY_FORMS[form_node.data], base=resolver.base,
-                     depth=walk.depth, chain=walk.chain)
+                     depth=walk.depth, chain=walk.chain, graph_patterns=walk.graphs)
     # CONSTRUCT keeps its clauses one level down (construct_construct_template / _triples_).
     holder = form_node
     if form_node.data == "construct_query":
@@ -802,7 +814,30 @@ def _inspect(text: str, max_depth: int, max_chain: int,
         info.insert_at = _edge_token(values, last=False).start_pos
     # The walk is pre-order in text order, so the clauses come in text order.
     info.order = [_order_clause(node, text) for node in walk.orders]
+    if info.order and not info.services:
+        info.order = _with_bindings(info.order, query, resolver)
     return info
+
+
+def _bare_variable(expression: str) -> str | None:
+    """The name of the variable ``expression`` is, if it is one (``?x`` or ``$x``)."""
+    if _ENGINE_TOKENS["VAR1"].fullmatch(expression) or \
+            _ENGINE_TOKENS["VAR2"].fullmatch(expression):
+        return expression[1:]
+    return None
+
+
+def _with_bindings(order: list[OrderClause], query: Tree[Token],
+                   resolver: _Resolver) -> list[OrderClause]:
+    """The clauses with ``objects_of`` filled in for their bare-variable conditions."""
+    names = {name for clause in order for c in clause.conditions
+             if (name := _bare_variable(c.expression)) is not None}
+    if not names:
+        return order
+    bound = object_predicates(query, names, resolver.iri)
+    return [replace(clause, conditions=tuple(
+        replace(c, objects_of=bound.get(_bare_variable(c.expression) or "")) for c in
+        clause.conditions)) for clause in order]
 
 
 class PolicyViolation(Exception):

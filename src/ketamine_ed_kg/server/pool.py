@@ -257,39 +257,7 @@ class WorkerPool:
         if kind is not Frame.HEADER:
             self._discard(worker)
             raise KedError(f"unexpected frame {kind} from a query worker")
-        meta = ResultMeta.from_json(payload)
-        if meta.complete:
-            return self._collect(worker, meta, deadline)
-        return self._stream(worker, meta, deadline)
-
-    def _collect(self, worker: _Worker, meta: ResultMeta, deadline: float) -> JobResult:
-        """A complete answer (at most 1 MiB, already written by the query process, usually in
-        the same write as its header): read to its end now and give the worker back at once,
-        before the HTTP thread writes a byte to the client; the body is then bytes in hand
-        (one chunk, so the response can carry its length instead of being chunked)."""
-        deadline = max(deadline, time.monotonic() + COMPLETE_GRACE)
-        chunks: list[bytes] = []
-        try:
-            while True:
-                frame, data = self._recv(worker, deadline)
-                if frame is Frame.DATA:
-                    chunks.append(data)
-                elif frame in (Frame.END, Frame.FAIL_LATE):
-                    break
-                else:
-                    raise KedError(f"unexpected frame {frame} from a query worker")
-        except _WorkerDied:
-            error = self._crash_report(worker)
-            self._discard(worker)
-            raise error from None
-        except BaseException:
-            self._discard(worker)
-            raise
-        self._idle.put(worker)
-        body = [b"".join(chunks)] if len(chunks) > 1 else chunks
-        if frame is Frame.FAIL_LATE:
-            return JobResult(meta, _then_fail(body, Failure.from_json(data).error()))
-        return JobResult(meta, iter(body), complete=True)
+        return self._stream(worker, ResultMeta.from_json(payload), deadline)
 
     def _stream(self, worker: _Worker, meta: ResultMeta, deadline: float) -> JobResult:
         if meta.complete:
@@ -442,12 +410,6 @@ class WorkerPool:
             self._ctl.close()
             self._stop_zygote()
         shutil.rmtree(self._log_dir, ignore_errors=True)
-
-
-def _then_fail(chunks: list[bytes], error: QueryError) -> Iterator[bytes]:
-    """The body a query process sent before it reported a failure, then the failure."""
-    yield from chunks
-    raise error
 
 
 LOG_DIR_PREFIX = "ketamine-ed-kg-workers-"

@@ -133,10 +133,15 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
         _drain(result, first, seconds, query)
         release()
         body: Iterator[bytes] | tuple[()] | bytes = ()
-    elif result.complete:
-        # The whole answer is in hand and its query process already back in the pool: one
-        # body with its length (no chunked framing, one write to the client).
-        body = b"".join(itertools.chain(first, result.body))
+    elif result.meta.length is not None:
+        # The whole body was produced before its header: read to its end now (its query
+        # process goes back to the pool), it is sent with its length, as it is (no chunk
+        # framing, one write). The client's slot is freed before the first byte goes out: a
+        # client that has read Content-Length bytes may send its next query at once.
+        try:
+            body = _whole(result, first, seconds, query)
+        finally:
+            release()
         if cache is not None and own:
             cache.put(cache_key, body, content_type, headers, _key_size(public))
     else:
@@ -144,6 +149,8 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
         if cache is not None and own:
             body = cache.capture(cache_key, body, content_type, headers, _key_size(public))
     response = Response(body, status=200, content_type=content_type)
+    if request.method == "HEAD" and result.meta.length is not None:
+        response.content_length = result.meta.length  # what the same GET says
     response.call_on_close(result.close)
     response.call_on_close(release)
     _describe(response, st, headers, etag, seconds)
@@ -237,6 +244,16 @@ def _start(st: ServiceState, job: Job, seconds: float, query: str
         result.close()
         raise api_error(exc, deadline=seconds, query=query) from None
     return result, first, own
+
+
+def _whole(result: JobResult, first: list[bytes], seconds: float, query: str) -> bytes:
+    """A complete answer's body, read to its end (a failure still gets its own status: the
+    status line has not gone out). One frame is returned as it came, without a copy."""
+    try:
+        return b"".join(itertools.chain(first, result.body))
+    except KedError as exc:
+        result.close()
+        raise api_error(exc, deadline=seconds, query=query) from None
 
 
 def _drain(result: JobResult, first: list[bytes], seconds: float, query: str) -> None:

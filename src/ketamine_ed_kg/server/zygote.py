@@ -34,6 +34,7 @@ import pyoxigraph as ox
 from ..errors import ErrorKind, QueryError
 from ..iris import GRAPH_EXAMPLES, PREFIXES
 from ..query_plan import PlanCache
+from ..release import pin_dataset, read_manifest
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..security import parser, warm_up
 from ..store.jobs import Failure, Job, JobKind, ResultMeta, decode_client_job
@@ -68,6 +69,12 @@ class FrameWriter(io.RawIOBase):
     body follows in 64 KiB frames. For a capped query the header must say whether rows were
     cut: a capped SELECT knows it before the body (evaluated once with lookahead); otherwise
     a result that ended below the cap was not, and the probe query decides the rest.
+
+    A body complete before its header (any body under 1 MiB, and one the store produced
+    whole: ``ResultMeta.length`` given to :meth:`start`) goes out with its length in the
+    header, for a ``Content-Length`` response. Large writes (a body serialised whole) are
+    kept as they are and sent without a copy; small ones (a streaming serialiser's) are
+    gathered in a buffer first.
     """
 
     def __init__(self, sock: socket.socket, extra: ResultMeta | None = None) -> None:
@@ -78,11 +85,19 @@ class FrameWriter(io.RawIOBase):
         self.meta = ResultMeta()
         self.header_sent = False
         self.buffer = bytearray()
+        """Small writes, gathered into one piece."""
+        self.pieces: list[bytes] = []
+        """Body not sent yet, in order: large writes as they came, gathered small ones."""
+        self.pending = 0
+        """Bytes in :attr:`pieces` and :attr:`buffer`."""
+        self.whole = False
+        """The store gave the whole body's length: hold it for one send at the end."""
         self.cap: CapCheck | None = None
 
     def start(self, meta: ResultMeta, cap: CapCheck | None) -> None:
         if self.extra is not None:
             meta = replace(meta, media_type=self.extra.media_type, cap=self.extra.cap)
+        self.whole = meta.length is not None
         self.meta = meta
         self.cap = cap
 
@@ -90,13 +105,25 @@ class FrameWriter(io.RawIOBase):
         return True
 
     def write(self, data: ReadableBuffer) -> int:
-        chunk = bytes(data)
+        chunk = bytes(data)  # (no copy when it is bytes already)
         if self.cap is not None:
             self.cap.feed(chunk)
-        self.buffer += chunk
-        if len(self.buffer) >= (CHUNK if self.header_sent else HEADER_AFTER):
+        if len(chunk) >= CHUNK:
+            self._gather()
+            self.pieces.append(chunk)
+        else:
+            self.buffer += chunk
+            if len(self.buffer) >= CHUNK:
+                self._gather()
+        self.pending += len(chunk)
+        if not self.whole and self.pending >= (CHUNK if self.header_sent else HEADER_AFTER):
             self._send(final=False)
         return len(chunk)
+
+    def _gather(self) -> None:
+        if self.buffer:
+            self.pieces.append(bytes(self.buffer))
+            self.buffer.clear()
 
     def _send(self, final: bool) -> None:
         frames = self._frames(final)
@@ -107,6 +134,7 @@ class FrameWriter(io.RawIOBase):
     def _frames(self, final: bool) -> list[tuple[Frame, bytes]]:
         """The header (once) and the buffered body, as frames to send."""
         frames: list[tuple[Frame, bytes]] = []
+        self._gather()
         if not self.header_sent:
             meta = self.meta
             if self.cap is not None:
@@ -114,11 +142,12 @@ class FrameWriter(io.RawIOBase):
                 meta.probed = self.cap.probed
             # The whole result is in the buffer: the server may read it past the deadline.
             meta.complete = final
+            meta.length = self.pending if final else None
             frames.append((Frame.HEADER, meta.to_json()))
             self.header_sent = True
-        if self.buffer:
-            frames.append((Frame.DATA, bytes(self.buffer)))
-            self.buffer.clear()
+        frames.extend((Frame.DATA, piece) for piece in self.pieces)
+        self.pieces.clear()
+        self.pending = 0
         return frames
 
     def finish(self) -> None:
@@ -151,8 +180,12 @@ nothing (a sealed process of ``store = "sparql"``, which only plans)."""
 
 
 def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
-                graphs: list[str] | None = None) -> None:
+                graphs: list[str] | None = None,
+                object_kinds: dict[str, str] | None = None) -> None:
     """Serve jobs from the server, one at a time, until the socket closes.
+
+    ``object_kinds``: the release's record of predicates with objects of one kind
+    (:func:`release_object_kinds`), which spares ORDER BY conditions the rewrite.
 
     A job is read whole before it starts, so a worker that dies before reading it leaves
     it queued on the socket; Linux then resets the server's end (where a worker that read it
@@ -160,7 +193,7 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
     elsewhere without an acknowledgement frame (a wake-up of the server per job).
     """
     names = frozenset(graphs if graphs is not None else store.graph_names() if store else ())
-    plans = PlanCache()  # this process's own: clients repeat query texts
+    plans = PlanCache(object_kinds=object_kinds)  # this process's own: clients repeat texts
     reader = FrameReader(sock)
     while True:
         try:
@@ -220,8 +253,28 @@ def _fail(sock: socket.socket, writer: FrameWriter, failure: Failure) -> None:
     send_frame(sock, Frame.FAIL_LATE if writer.header_sent else Frame.FAIL, failure.to_json())
 
 
+def release_object_kinds(dataset: Path) -> dict[str, str]:
+    """The record of predicates whose objects are all of one safe kind, from the manifest of
+    the release ``dataset`` belongs to (``object_kinds``, written by the build); empty when
+    there is none, or when the manifest does not describe this very file (its size), so every
+    ORDER BY condition is then rewritten."""
+    real = pin_dataset(dataset)
+    manifest = read_manifest(real.parent)
+    if manifest is None:
+        return {}
+    try:
+        if (manifest.get("bytes") or {}).get(real.name) != real.stat().st_size:
+            return {}
+    except OSError:
+        return {}
+    kinds = manifest.get("object_kinds")
+    if not isinstance(kinds, dict):
+        return {}
+    return {str(p): str(k) for p, k in kinds.items()}
+
+
 def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
-            sock: socket.socket) -> None:
+            sock: socket.socket, object_kinds: dict[str, str] | None = None) -> None:
     """Body of a forked worker: error log, memory cap, then serve jobs."""
     log_dir = settings.log_dir
     if log_dir:
@@ -242,7 +295,8 @@ def _worker(shared: ox.Store | None, settings: ZygoteSettings, sealed: bool,
             Path(settings.store_path) if settings.store_path else None))
     if settings.memory:
         cap_memory(settings.memory)
-    worker_loop(runner, sock, sealed=sealed, graphs=settings.graphs)
+    worker_loop(runner, sock, sealed=sealed, graphs=settings.graphs,
+                object_kinds=object_kinds)
 
 
 WARM_UP_IDLE = 0.2
@@ -283,12 +337,14 @@ def main(fd: int) -> None:
     store_path = Path(settings.store_path) if settings.store_path else None
     store: ox.Store | None = None
     examples: list[str] = []
+    kinds: dict[str, str] = {}
     try:
         if mode == "sparql":
             graphs = list(settings.graphs or [])
         else:
             store = open_store(dataset, mode, store_path)
             graphs = OxigraphStore(store).graph_names()
+            kinds = release_object_kinds(dataset)
         if mode != "sparql" or settings.seal:  # (forwarding processes never parse)
             # Build the SPARQL parser (about a second) once, here: every worker inherits it.
             parser()
@@ -341,7 +397,7 @@ def main(fd: int) -> None:
             _die_with_parent()
             code = 0
             try:
-                _worker(shared, settings, sealed, child_end)
+                _worker(shared, settings, sealed, child_end, kinds)
             except BaseException:  # noqa: BLE001 - a worker must never return into the loop
                 traceback.print_exc()
                 code = 1

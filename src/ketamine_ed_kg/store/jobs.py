@@ -99,6 +99,10 @@ class Job:
     form: str = ""
     """SELECT, ASK, CONSTRUCT or DESCRIBE when known (an external store is asked for a
     format by it); '' otherwise."""
+    graph_patterns: bool = True
+    """The query may read its named graphs (a ``GRAPH`` pattern; False only when the parse
+    found none): an external store is then sent them, else an empty set, which is cheaper
+    for it (Virtuoso 7.2: a DESCRIBE in about half the time) and gives the same answer."""
     seconds: float = 0.0
     """Time left to the deadline when sent to a forwarding process (its store timeout)."""
 
@@ -211,6 +215,9 @@ class ResultMeta:
     """The row-cap probe query ran (the result may have reached the cap)."""
     complete: bool = False
     """The whole body is already produced (at most one buffer is still in flight)."""
+    length: int | None = None
+    """The body's size in bytes when it is complete before its header goes out: the HTTP
+    response then says ``Content-Length`` and sends the body as it is, not in chunks."""
     planned: str = ""
     """For a ``plan`` job: the planned query job (:meth:`Job.to_json`)."""
 
@@ -260,8 +267,6 @@ class JobResult:
     close: Callable[[], None] = field(default=_nothing, repr=False)
     """Abandons the job (e.g. the client went away): a process still running it is killed and
     replaced; one that has finished it (complete answer) is kept once its frames are read."""
-    complete: bool = False
-    """The whole body is in hand (``body`` yields it from memory; no process is held)."""
 
 
 class QueryService(Protocol):

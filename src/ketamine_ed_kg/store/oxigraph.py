@@ -146,7 +146,8 @@ class OxigraphStore:
             results.serialize(sink, format=job.result_format.results)
         elif isinstance(results, ox.QuerySolutions) and job.lookahead:
             body, cut = capped_body(results, job.cap, job.result_format)
-            start(ResultMeta(form=ResultForm.SOLUTIONS), CapCheck.decided(job.cap, cut))
+            start(ResultMeta(form=ResultForm.SOLUTIONS, length=len(body)),
+                  CapCheck.decided(job.cap, cut))
             sink.write(body)
         elif isinstance(results, ox.QuerySolutions):
             check = CapCheck(past_cap, job.cap, RowBound(job.result_format)) if probe else None

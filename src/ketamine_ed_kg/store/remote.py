@@ -12,7 +12,10 @@ Results XML for SELECT/ASK and RDF/XML for CONSTRUCT/DESCRIBE. When the client a
 format the bytes pass through unchanged, chunk by chunk; otherwise pyoxigraph parses the
 response as it streams in and writes the asked format with its native serialisers (no
 per-row Python). The job's dataset is always sent explicitly (``default-graph-uri`` /
-``named-graph-uri``), so the store's own system graphs are never part of an answer.
+``named-graph-uri``), so the store's own system graphs are never part of an answer; the named
+graphs only when the sealed parse found a ``GRAPH`` pattern (without one they cannot change
+the answer, and naming them makes Virtuoso slower: a DESCRIBE took twice as long). Each
+forwarding process keeps one connection to the store (:mod:`.connection`).
 
 Failures keep the store's message and get their own kinds: the store refused the query (400
 from it: ``syntax``), the store is unreachable or failed (``store-down``: 502), the store was
@@ -21,6 +24,7 @@ too slow (``store-timeout``: 504). Credentials come only from the environment.
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
 import time
@@ -35,6 +39,7 @@ import pyoxigraph as ox
 
 from ..errors import ErrorKind, QueryError
 from ..formats import Format
+from .connection import StoreConnection
 from .jobs import Job, JobKind, ResultForm, ResultMeta
 from .rowcap import CapCheck, RowBound
 
@@ -111,6 +116,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _credentials() -> bool:
+    return os.environ.get(USER_ENV) is not None and os.environ.get(PASSWORD_ENV) is not None
+
+
 def _opener(url: str) -> urllib.request.OpenerDirector:
     handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({}),
                                                   _NoRedirect()]
@@ -178,9 +187,12 @@ def _too_slow(url: str, message: str = "") -> QueryError:
 class _Body(io.RawIOBase):
     """The store's response as a file, replaying what was peeked and watching the deadline."""
 
-    def __init__(self, response: Any, head: bytes, deadline: float, url: str) -> None:
+    def __init__(self, response: Any, head: bytes, deadline: float, url: str,
+                 connection: StoreConnection | None = None) -> None:
         super().__init__()
         self.response = response
+        self.connection = connection
+        """The kept connection the response came on (None: urllib's, closed after it)."""
         self.head = head
         self.deadline = deadline
         self.url = url
@@ -244,6 +256,14 @@ class _Body(io.RawIOBase):
                 return
             yield data
 
+    def finish(self) -> None:
+        """Done with the response: its connection is kept for the next job only if the
+        answer was read to its end."""
+        if self.connection is not None:
+            self.connection.release(self.response)
+        else:
+            self.response.close()
+
 
 def prologue(job: Job) -> str:
     """BASE and the undeclared prefixes a query may use, written before its text (what
@@ -259,10 +279,18 @@ class RemoteStore:
 
     def __init__(self, query_url: str, graphs: Sequence[str]) -> None:
         self.endpoint = Endpoint(query_url)
+        self.connection = StoreConnection(query_url)
+        self.authenticating = False
+        """The store asked for credentials: every request then goes through urllib (Digest
+        needs its handshake), a connection each."""
         self.graphs = sorted(graphs)
 
     def graph_names(self) -> list[str]:
         return list(self.graphs)
+
+    def close(self) -> None:
+        """Close the kept connection (a forwarding process keeps it until it exits)."""
+        self.connection.close()
 
     def dataset_params(self, job: Job) -> list[tuple[str, str]]:
         """The job's RDF dataset as protocol parameters (always explicit: see the module)."""
@@ -274,6 +302,8 @@ class RemoteStore:
             return []  # the query's FROM / FROM NAMED
         else:
             default, named = [], self.graphs
+        if not job.graph_patterns:
+            named = []  # no GRAPH pattern: the named graphs cannot change the answer
         return ([("default-graph-uri", g) for g in default or [EMPTY_GRAPH]]
                 + [("named-graph-uri", g) for g in named or [EMPTY_GRAPH]])
 
@@ -282,14 +312,45 @@ class RemoteStore:
         seconds = max(0.05, deadline - time.monotonic())
         form = [("query", prologue(job) + text), *self.dataset_params(job),
                 ("timeout", str(int(seconds * 1000)))]  # the store stops its own work too
-        response = self.endpoint.open(
-            urlencode(form).encode(), {"Accept": _accept(job),
-                                       "Content-Type": "application/x-www-form-urlencoded"},
-            timeout=seconds)
-        if response.headers.get("X-SQL-State", "").strip() == TIMEOUT_STATE:
-            response.close()
-            raise _too_slow(self.endpoint.url, response.headers.get("X-SQL-Message", ""))
-        return _Body(response, b"", deadline, self.endpoint.url)
+        data = urlencode(form).encode()
+        headers = {"Accept": _accept(job), "Content-Type": "application/x-www-form-urlencoded"}
+        response = None if self.authenticating else self._post(data, headers, seconds)
+        if response is None:
+            self.authenticating = True
+            body = _Body(self.endpoint.open(data, headers, timeout=seconds), b"", deadline,
+                         self.endpoint.url)
+        else:
+            body = _Body(response, b"", deadline, self.endpoint.url, self.connection)
+        if body.response.headers.get("X-SQL-State", "").strip() == TIMEOUT_STATE:
+            body.finish()
+            raise _too_slow(self.endpoint.url, body.response.headers.get("X-SQL-Message", ""))
+        return body
+
+    def _post(self, data: bytes, headers: Mapping[str, str], seconds: float) -> Any:
+        """POST on the kept connection; a status other than 2xx is the store's failure, but
+        for a 401 when there are credentials to answer it with (then None)."""
+        url = self.endpoint.url
+        try:
+            response = self.connection.post(data, headers, timeout=seconds)
+        except TimeoutError:
+            raise _too_slow(url) from None
+        except OSError as exc:
+            raise QueryError(ErrorKind.STORE_DOWN, f"the external store at {url} cannot be "
+                                                   f"reached: {exc}") from None
+        except http.client.HTTPException as exc:
+            raise QueryError(ErrorKind.STORE_DOWN, f"the external store at {url} "
+                                                   f"failed: {exc!r}") from None
+        if not 200 <= response.status < 300:
+            try:
+                raw = response.read(MESSAGE_CHARS * 4)
+            except (OSError, http.client.HTTPException):
+                raw = b""
+            self.connection.close()
+            if response.status == 401 and _credentials():
+                return None
+            message = raw.decode("utf-8", "replace").strip()[:MESSAGE_CHARS] or response.reason
+            raise _http_failure(url, response.status, message)
+        return response
 
     def execute(self, job: Job, start: Callable[[ResultMeta, CapCheck | None], None],
                 sink: Any) -> None:
@@ -306,7 +367,7 @@ class RemoteStore:
         try:
             self._write(job, body, deadline, start, sink)
         finally:
-            body.response.close()
+            body.finish()
 
     def _write(self, job: Job, body: _Body, deadline: float,
                start: Callable[[ResultMeta, CapCheck | None], None], sink: Any) -> None:
@@ -321,7 +382,7 @@ class RemoteStore:
                           else _parse_results(reply, media))
                 return any(True for _ in parsed)
             finally:
-                reply.response.close()
+                reply.finish()
 
         if media in (RESULTS_TYPE, JSON_TYPE):
             head = _peek_form(body)
@@ -366,7 +427,7 @@ class RemoteStore:
                 items = iter(_parse_graph(body))
             _translate(body, lambda: ox.serialize(items, sink, job.rdf_format.rdf))
         finally:
-            body.response.close()
+            body.finish()
 
 
 def _peek_form(body: _Body) -> ResultForm:

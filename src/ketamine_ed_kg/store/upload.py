@@ -114,9 +114,11 @@ def _solutions(query_url: str, text: str, named: list[str]) -> list[dict[str, Te
             results = ox.parse_query_results(b"".join(body.chunks()),
                                              format=ox.QueryResultsFormat.JSON)
         finally:
-            body.response.close()
+            body.finish()
     except QueryError as exc:
         raise StoreError(exc.message) from None
+    finally:
+        store.close()
     assert isinstance(results, ox.QuerySolutions)
     return [{str(v.value): t for v, t in zip(results.variables, row, strict=True)
              if t is not None} for row in results]

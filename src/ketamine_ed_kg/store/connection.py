@@ -1,0 +1,105 @@
+"""One persistent HTTP/1.1 connection from a forwarding process to the external store.
+
+Why: a forwarding process sends one query after another to the same URL, and opening a
+connection for each (a TCP handshake, urllib's opener and handlers built again, a
+``Connection: close`` answer read to the end of the stream) was a fixed cost on every query,
+large next to the store's own time on the short queries a web page sends. Virtuoso 7.2 keeps
+an idle connection open for a while and then closes it (measured: it keeps about ten), so a
+connection found closed before any byte of an answer arrived is opened again once; a query is
+read-only, so sending it again is harmless.
+
+What it keeps from urllib's behaviour in :class:`~.remote.Endpoint`: it connects to the
+configured host and port only (``http.client`` reads no proxy from the environment) and never
+follows a redirect (``http.client`` does not: a 3xx is a status like any other, which the
+caller refuses). A store that asks for credentials (401) is asked through urllib from then on
+(:class:`~.remote.RemoteStore`): Digest needs its handshake.
+"""
+
+from __future__ import annotations
+
+import http.client
+import select
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+STALE = (http.client.RemoteDisconnected, http.client.BadStatusLine, BrokenPipeError,
+         ConnectionResetError, ConnectionAbortedError)
+"""What sending on (or reading the status from) a connection the store has closed raises."""
+
+
+class StoreConnection:
+    """A keep-alive connection to one URL, reused while every answer is read to its end."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url}")
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.https else 80)
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.conn: http.client.HTTPConnection | None = None
+        self.opened = 0
+        """Connections opened so far (for tests and the benchmark)."""
+
+    def post(self, body: bytes, headers: Mapping[str, str],
+             timeout: float) -> http.client.HTTPResponse:
+        """POST ``body`` to the URL; the response, whatever its status.
+
+        Raises ``OSError`` (``TimeoutError`` among them) or ``http.client.HTTPException``.
+        """
+        for attempt in (0, 1):
+            reused = self._usable()
+            conn = self._open(timeout)
+            try:
+                conn.request("POST", self.path, body=body, headers=dict(headers))
+                return conn.getresponse()
+            except STALE:
+                self.close()
+                if not reused or attempt:
+                    raise
+            except BaseException:
+                self.close()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def release(self, response: http.client.HTTPResponse) -> None:
+        """Done with ``response``: keep the connection only if the answer was read to its end
+        and the store did not ask to close; otherwise unread bytes would begin the next
+        answer. (The end: ``http.client`` closes a chunked response at its last chunk, but
+        ``read1`` leaves one with a ``Content-Length`` open at length 0.)"""
+        if not (response.isclosed() or response.length == 0) or response.will_close:
+            self.close()
+        response.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _usable(self) -> bool:
+        """True when an open connection is kept; one the store closed while idle (readable:
+        its end of stream, or stray bytes) is dropped here rather than written to."""
+        conn = self.conn
+        if conn is None or conn.sock is None:
+            self.conn = None
+            return False
+        if select.select([conn.sock], [], [], 0)[0]:
+            self.close()
+            return False
+        return True
+
+    def _open(self, timeout: float) -> http.client.HTTPConnection:
+        if self.conn is None:
+            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self.conn = kind(self.host, self.port, timeout=timeout)
+            self.conn.connect()  # (http.client sets TCP_NODELAY on it)
+            self.opened += 1
+        else:
+            self.conn.timeout = timeout
+            if self.conn.sock is not None:
+                self.conn.sock.settimeout(timeout)
+        return self.conn
+
+
+__all__ = ["StoreConnection"]
