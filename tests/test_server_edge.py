@@ -274,6 +274,34 @@ def test_keep_alive_and_pipelined_requests(gunicorn: GunicornServer) -> None:
             assert not response.will_close
 
 
+def test_slow_next_request_on_a_kept_alive_connection_holds_no_thread(
+        gunicorn: GunicornServer) -> None:
+    """A thread waits a moment for the next request of a kept-alive connection, but takes
+    only a whole one: connections whose next request stops half-way, twice as many as there
+    are threads, leave the service answering, and each is answered once it sends the rest."""
+    one = f"GET {ASK} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    socks = [socket.create_connection(("127.0.0.1", gunicorn.port), timeout=60)
+             for _ in range(2 * THREADS)]
+    try:
+        for sock in socks:
+            sock.sendall(one)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            assert response.status == 200 and b"true" in response.read()
+            sock.sendall(one[:20])  # the next request, at once, but only its start
+        for _ in range(3):
+            assert request(gunicorn.base + ASK, timeout=60).status == 200
+        assert not select.select(socks, [], [], 0)[0]  # none answered (or cut) meanwhile
+        for sock in socks:
+            sock.sendall(one[20:])
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            assert response.status == 200 and b"true" in response.read()
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def test_posts_with_and_without_expect(gunicorn: GunicornServer) -> None:
     body = b"ASK { ?s ?p ?o }"
     head = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"

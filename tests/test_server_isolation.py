@@ -6,13 +6,16 @@ process (a trusted ``query`` job, which no parse inspects) must still open no co
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -230,6 +233,32 @@ def test_query_of_a_departed_client_is_cancelled(dataset: Path) -> None:
         wait_for(lambda: pool.stats()["kills"] > kills, "the abandoned query was stopped")
         wait_for(lambda: state_of(server).limiter.running() == 0, "its slot was released")
 
+
+
+def test_a_job_whose_worker_dies_before_reading_it_runs_on_a_fresh_one(dataset: Path) -> None:
+    """A worker that dies with the job still queued to it never ran it: the job goes to a
+    fresh worker (the kernel resets the socket of a process closed with unread bytes)."""
+    pool = WorkerPool(pool_config(dataset, workers=1))
+    try:
+        [pid] = pool.worker_pids()
+        sock = pool._all[pid].sock
+        os.kill(pid, signal.SIGSTOP)  # alive, so handed the job, but it cannot read it
+        job = Job(JobKind.QUERY, f"SELECT ?s WHERE {{ ?s <{EX}p> ?o }}",
+                  result_format=Format.CSV)
+        bodies: list[bytes] = []
+        thread = threading.Thread(target=lambda: bodies.append(
+            b"".join(pool.run(job, time.monotonic() + 60).body)))
+        thread.start()
+        # Bytes written to a Unix socket and not yet read by its peer (SIOCOUTQ).
+        wait_for(lambda: struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0],
+                 "the job was sent to the stopped worker")
+        os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=60)
+        assert len(bodies) == 1 and bodies[0].count(b"\n") == 201
+        assert pool.stats()["kills"] == 1
+        assert pid not in pool.worker_pids()
+    finally:
+        pool.close()
 
 
 def test_a_reader_that_stops_after_a_complete_answer_keeps_its_worker(dataset: Path) -> None:

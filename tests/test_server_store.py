@@ -28,6 +28,7 @@ from ketamine_ed_kg.store import (
     RowBound,
     dataset_version,
 )
+from ketamine_ed_kg.store.jobs import JobKind, decode_client_job, encode_client_job
 from support.project import BuiltDataset
 from support.server import request, waitress_server, write_dataset
 
@@ -206,3 +207,26 @@ def test_plan_cache_is_bounded_in_bytes() -> None:
     before = len(cache)
     assert cache.plan(huge, graphs).job.query.startswith("ASK")
     assert len(cache) == before
+
+
+@pytest.mark.parametrize("kind", [JobKind.REQUEST, JobKind.CHECK, JobKind.PLAN])
+def test_client_jobs_cross_in_compact_form_unchanged(kind: JobKind) -> None:
+    """A client's job reaches the query process as the same job, however its request and
+    policy are set; any other job is left to pickle."""
+    plain = policy(ServiceConfig())
+    odd = replace(plain, allowed_service_prefixes=("http://a.example/",), row_cap=0,
+                  prefixes=(("ex", "http://example.org/"),), engine_rewrites=False)
+    for limits in (plain, odd, plain):
+        for request_ in (PublicRequest("ASK {}", limits),
+                         PublicRequest("SELECT * { ?s ?p \"\u00e9\" }", limits, accept="text/csv",
+                                       fmt="tsv", infer=False, default_graphs=("http://g/1",),
+                                       named_graphs=("http://g/1", "http://g/2"),
+                                       base_iri="http://h/sparql")):
+            job = Job(kind, request=request_)
+            encoded = encode_client_job(job)
+            assert encoded is not None
+            assert decode_client_job(encoded) == job
+    request_ = PublicRequest("ASK {}", plain)
+    assert encode_client_job(Job(JobKind.QUERY, "ASK {}")) is None
+    assert encode_client_job(Job(kind, request=request_, seconds=2.0)) is None
+    assert encode_client_job(Job(kind, "ASK {}", request=request_)) is None

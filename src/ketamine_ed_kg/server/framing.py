@@ -1,8 +1,9 @@
 """Length-prefixed frames over a stream socket, shared by the server, zygote and workers.
 
 A frame is one type byte (:class:`Frame`), a 4-byte big-endian length and the payload. The
-payloads are the typed contract of :mod:`ketamine_ed_kg.store.jobs`: a pickled
-:class:`~ketamine_ed_kg.store.jobs.Job`, a :class:`~ketamine_ed_kg.store.jobs.ResultMeta` or a
+payloads are the typed contract of :mod:`ketamine_ed_kg.store.jobs`: a
+:class:`~ketamine_ed_kg.store.jobs.Job` (a client's in the compact form of
+``encode_client_job``, any other pickled), a :class:`~ketamine_ed_kg.store.jobs.ResultMeta` or a
 :class:`~ketamine_ed_kg.store.jobs.Failure` as JSON, or raw body bytes.
 """
 
@@ -19,12 +20,14 @@ _HEAD = struct.Struct(">cI")
 
 
 class Frame(Enum):
-    """Frame types. Server → worker: JOB. Worker → server: ACK, then HEADER, DATA..., END;
+    """Frame types. Server → worker: JOB (pickled) or REQUEST. Worker → server: HEADER,
+    DATA..., END;
     or FAIL (before any data), FAIL_LATE (after data went out), PLANNED (a check job's plan).
     Server → zygote: CONFIG, SPAWN; zygote → server: READY, or FAIL at start-up."""
 
     JOB = b"J"
-    ACK = b"A"
+    REQUEST = b"Q"
+    """A client's request job in the compact form of ``store.jobs.encode_client_job``."""
     HEADER = b"H"
     DATA = b"D"
     END = b"E"
@@ -99,14 +102,72 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
+_FRAMES = {frame.value: frame for frame in Frame}
+"""Frame types by their byte (a dict look-up: ``Frame(kind)`` costs several times as much)."""
+
+
+def _frame(kind: bytes) -> Frame:
+    frame = _FRAMES.get(kind)
+    if frame is None:
+        raise BadFrame(f"unknown frame type {kind!r}")
+    return frame
+
+
 def recv_frame(sock: socket.socket) -> tuple[Frame, bytes]:
     """Receive one frame; honours the socket's timeout (raises ``TimeoutError``)."""
     kind, size = _HEAD.unpack(_recv_exact(sock, _HEAD.size))
-    try:
-        frame = Frame(kind)
-    except ValueError:
-        raise BadFrame(f"unknown frame type {kind!r}") from None
-    return frame, _recv_exact(sock, size) if size else b""
+    return _frame(kind), _recv_exact(sock, size) if size else b""
+
+
+READ_AHEAD = 256 * 1024
+"""Bytes a :class:`FrameReader` asks for at once, beyond what the frame at hand still needs."""
+
+
+class FrameReader:
+    """The frames of one socket, read with as few system calls as the peer's writes allow.
+
+    :func:`recv_frame` costs two ``recv`` calls per frame (its head, then its payload), and
+    with a timeout each is a ``poll`` and a ``recv``. A peer that writes several frames at
+    once (a query process sends the header, body and end of a small answer in one write) is
+    read here with one ``recv``: the bytes past the frame at hand stay in :attr:`buffer` for
+    the next call. Not thread-safe: one reader per socket, used by one thread at a time.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+
+    def ready(self) -> bool:
+        """True when a whole frame is already buffered (no system call needed for it)."""
+        buffer = self.buffer
+        if len(buffer) < _HEAD.size:
+            return False
+        size: int = _HEAD.unpack_from(buffer)[1]
+        return len(buffer) >= _HEAD.size + size
+
+    def recv_frame(self) -> tuple[Frame, bytes]:
+        """The next frame; honours the socket's timeout (raises ``TimeoutError``)."""
+        buffer = self.buffer
+        while True:
+            have = len(buffer)
+            if have >= _HEAD.size:
+                kind, size = _HEAD.unpack_from(buffer)
+                end = _HEAD.size + size
+                if have >= end:
+                    payload = bytes(memoryview(buffer)[_HEAD.size:end]) if size else b""
+                    del buffer[:end]  # (O(1) at the front of a bytearray)
+                    return _frame(kind), payload
+                missing = end - have
+                if size > READ_AHEAD:  # a large frame: the rest of it without the buffer
+                    start = bytes(memoryview(buffer)[_HEAD.size:])
+                    buffer.clear()
+                    return _frame(kind), start + _recv_exact(self.sock, missing)
+            else:
+                missing = _HEAD.size - have
+            chunk = self.sock.recv(max(missing, READ_AHEAD))
+            if not chunk:
+                raise PeerGone("peer closed the connection")
+            buffer += chunk
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ import hashlib
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from functools import lru_cache
 
 from flask import Flask, Request, Response, request
+from werkzeug.http import http_date, quote_etag
 
 from ..config import ServiceConfig
 
@@ -59,10 +61,17 @@ def conditional(etag: str, modified: datetime) -> Response | None:
 def versioned(response: Response, etag: str, modified: datetime) -> Response:
     """Mark ``response`` as one representation of one graph version: its ETag and
     Last-Modified, and revalidation before a cache reuses it."""
-    response.set_etag(etag)
-    response.last_modified = modified
-    response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
+    headers = response.headers
+    headers["ETag"] = quote_etag(etag)  # (what set_etag writes, without its checks)
+    headers["Last-Modified"] = _http_date(modified)
+    headers["Cache-Control"] = "public, max-age=0, must-revalidate"
     return response
+
+
+@lru_cache(maxsize=16)
+def _http_date(moment: datetime) -> str:
+    """``Last-Modified`` of a graph version, formatted once rather than on every answer."""
+    return http_date(moment)
 
 
 class _Gzip:
@@ -92,6 +101,10 @@ class _Gzip:
 
 
 def _accepts_gzip(req: Request) -> bool:
+    # Parsing Accept-Encoding is only worth it when it can name gzip (or ``*``).
+    raw = req.headers.get("Accept-Encoding", "")
+    if "gzip" not in raw.lower() and "*" not in raw:
+        return False
     return req.accept_encodings["gzip"] > 0
 
 

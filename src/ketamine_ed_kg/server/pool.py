@@ -10,8 +10,10 @@ kill: the rest of the answer is read and the worker kept (a fresh worker is a fo
 parser builds its lexer tables again on first use).
 
 Healing: an idle worker found dead (killed from outside, or taken down with its zygote) is
-replaced before any job is sent to it; a job whose worker dies before acknowledging it is
-retried on a fresh one; a dead zygote is restarted (it reloads the store). A worker that dies
+replaced before any job is sent to it; a job whose worker dies before reading it is
+retried on a fresh one (Linux tells: the socket of a process that closes with unread bytes
+resets, where one that read everything just ends, so no acknowledgement round trip is
+needed); a dead zygote is restarted (it reloads the store). A worker that dies
 *while* running a job is reported with the reason read from its error log (memory cap, engine
 defect, crash), never retried: the same query would take the next worker down too.
 """
@@ -33,17 +35,18 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import ServiceConfig
 from ..engine_defects import classify_crash
 from ..errors import ClientGone, DeadlineExceeded, ErrorKind, KedError, Overloaded, QueryError
-from ..store.jobs import Failure, Job, JobResult, ResultMeta
+from ..store.jobs import Failure, Job, JobResult, ResultMeta, encode_client_job
 from .framing import (
     BadFrame,
     Frame,
+    FrameReader,
     PeerGone,
     Ready,
     ZygoteSettings,
@@ -56,7 +59,7 @@ log = logging.getLogger(__name__)
 CANCEL_POLL = 0.1
 """Seconds between checks that the client is still there while a query runs."""
 START_ATTEMPTS = 3
-"""Workers tried for one job when each dies before acknowledging it."""
+"""Workers tried for one job when each dies before reading it."""
 LOG_TAIL = 8192
 COMPLETE_GRACE = 10.0
 """Seconds allowed to read a result the worker has finished, whatever the query deadline."""
@@ -66,10 +69,19 @@ class _WorkerDied(Exception):
     """The worker's socket closed: the process is gone."""
 
 
+class _NeverStarted(_WorkerDied):
+    """The worker's socket was reset: the process closed it with the job unread (Linux resets
+    a Unix socket closed with bytes still queued to it), so it never ran the job."""
+
+
 @dataclass
 class _Worker:
     pid: int
     sock: socket.socket
+    reader: FrameReader = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reader = FrameReader(self.sock)
 
     def kill(self) -> None:
         try:
@@ -79,7 +91,10 @@ class _Worker:
         self.sock.close()
 
     def alive(self) -> bool:
-        """False when the process has gone (its end of the socket pair closed)."""
+        """False when the process has gone (its end of the socket pair closed), or when bytes
+        of an earlier job are left over (it is out of step with the protocol)."""
+        if self.reader.buffer:
+            return False
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
         if not poller.poll(0):
@@ -211,35 +226,29 @@ class WorkerPool:
     def run(self, job: Job, deadline: float,
             cancelled: Callable[[], bool] | None = None) -> JobResult:
         """Run ``job`` on a free worker; ``deadline`` is an absolute ``time.monotonic()``."""
-        payload = pickle.dumps(job)
+        compact = encode_client_job(job)
+        frame, sent = ((Frame.JOB, pickle.dumps(job)) if compact is None
+                       else (Frame.REQUEST, compact))
         for _attempt in range(START_ATTEMPTS):
             worker = self._take(deadline)
             try:
                 worker.sock.settimeout(None)
-                send_frame(worker.sock, Frame.JOB, payload)
-                kind, _ = self._recv(worker, deadline, cancelled)
-            except (_WorkerDied, OSError):
+                send_frame(worker.sock, frame, sent)
+                kind, payload = self._recv(worker, deadline, cancelled)
+            except (_NeverStarted, OSError):
                 log.warning("query worker %d died before starting a job; retrying", worker.pid)
                 self._discard(worker)
                 continue
+            except _WorkerDied:
+                error = self._crash_report(worker)
+                self._discard(worker)
+                raise error from None
             except BaseException:
                 self._discard(worker)
                 raise
-            if kind is not Frame.ACK:
-                self._discard(worker)
-                raise KedError(f"unexpected frame {kind} from a query worker")
             break
         else:
             raise Overloaded("query workers kept dying before they could start the query")
-        try:
-            kind, payload = self._recv(worker, deadline, cancelled)
-        except _WorkerDied:
-            error = self._crash_report(worker)
-            self._discard(worker)
-            raise error from None
-        except BaseException:
-            self._discard(worker)
-            raise
         if kind in (Frame.FAIL, Frame.PLANNED):
             self._idle.put(worker)
             if kind is Frame.PLANNED:
@@ -321,6 +330,12 @@ class WorkerPool:
         The wait for the first byte is a ``poll`` (so checking the client never cuts a frame
         in half); the frame itself is then read with the rest of the deadline as timeout.
         """
+        reader = worker.reader
+        if reader.ready():  # read with an earlier frame: no system call, so no wait
+            try:
+                return reader.recv_frame()
+            except BadFrame as exc:
+                raise KedError(f"query worker {worker.pid}: {exc}") from exc
         if cancelled is not None:
             poller = select.poll()
             poller.register(worker.sock, select.POLLIN)
@@ -337,9 +352,11 @@ class WorkerPool:
             raise DeadlineExceeded("the query passed its deadline")
         worker.sock.settimeout(remaining)
         try:
-            return recv_frame(worker.sock)
+            return reader.recv_frame()
         except TimeoutError:
             raise DeadlineExceeded("the query passed its deadline and was stopped") from None
+        except ConnectionResetError as exc:
+            raise _NeverStarted(f"query worker {worker.pid} died before reading its job") from exc
         except (PeerGone, ConnectionError) as exc:
             raise _WorkerDied(f"query worker {worker.pid} died") from exc
         except BadFrame as exc:

@@ -13,6 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 
 from flask import Response, request
 from pyoxigraph import NamedNode
@@ -36,10 +37,16 @@ CONTROL_PARAMS = ("format", "output", "infer", "timeout")
 """Protocol parameters that shape the response rather than the query."""
 
 
+def _param(params: MultiDict[str, str], name: str) -> str | None:
+    """``params.get(name)``, without the exception werkzeug raises and catches inside it for
+    a missing parameter (most of them are missing from most requests)."""
+    return params[name] if name in params else None
+
+
 def _deadline(params: MultiDict[str, str]) -> float:
     """Seconds this query may run: the configured deadline, lowered by ``timeout=``."""
     limit = state().config.deadline
-    raw = params.get("timeout")
+    raw = _param(params, "timeout")
     if raw:
         try:
             asked = float(raw)
@@ -52,14 +59,16 @@ def _deadline(params: MultiDict[str, str]) -> float:
 
 
 def _infer(params: MultiDict[str, str]) -> bool:
-    raw = (params.get("infer") or "true").strip().lower()
+    raw = (_param(params, "infer") or "true").strip().lower()
     if raw not in ("true", "false", "1", "0"):
         raise ApiError(400, f"infer={raw}: expected true or false")
     return raw in ("true", "1")
 
 
+@lru_cache(maxsize=8)
 def policy(cfg: ServiceConfig) -> RequestPolicy:
-    """The limits of ``cfg`` that a query process applies to a public query."""
+    """The limits of ``cfg`` that a query process applies to a public query (made once per
+    configuration: every query carries them)."""
     return RequestPolicy(
         row_cap=cfg.row_cap, max_depth=cfg.max_query_depth, max_chain=cfg.max_operator_chain,
         allowed_service_prefixes=cfg.allowed_service_prefixes,
@@ -83,10 +92,12 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
     seconds = _deadline(params)
     public = PublicRequest(
         query, policy(cfg), accept=request.headers.get("Accept"),
-        fmt=params.get("format") or params.get("output"), infer=_infer(params),
+        fmt=_param(params, "format") or _param(params, "output"), infer=_infer(params),
         default_graphs=default_graphs, named_graphs=named_graphs,
         base_iri=advertised_url(request.path))
-    etag = make_etag(st.version.tag, "sparql", public)
+    etag = make_etag(st.version.tag, "sparql", _policy_text(public.policy), public.query,
+                     public.accept, public.fmt, public.infer, public.default_graphs,
+                     public.named_graphs, public.base_iri)
     cache = st.results
     cache_key = (st.version.tag, public)
     if cache is not None:
@@ -148,6 +159,13 @@ def run_query(query: str, params: MultiDict[str, str]) -> Response:
     return response
 
 
+@lru_cache(maxsize=8)
+def _policy_text(limits: RequestPolicy) -> str:
+    """The policy's part of an ETag, written once (every field of the request counts, and
+    the policy is the same for every request)."""
+    return repr(limits)
+
+
 def _hit(st: ServiceState, entry: Entry, etag: str, seconds: float) -> Response:
     """The stored answer, as the miss that stored it was sent (a 304 when the client's copy is
     current: an entry exists, so the request is valid and ``*`` or a date may match)."""
@@ -166,7 +184,7 @@ def _describe(response: Response, st: ServiceState, headers: tuple[tuple[str, st
               etag: str, seconds: float) -> None:
     """The headers every answer to a query carries, hit or miss."""
     versioned(response, etag, st.version.modified)
-    response.vary.update(("Accept", "Accept-Encoding"))
+    response.headers["Vary"] = "Accept, Accept-Encoding"  # (a new response: no Vary yet)
     response.headers["X-SPARQL-Deadline"] = f"{seconds:g}"
     for name, value in headers:
         response.headers[name] = value

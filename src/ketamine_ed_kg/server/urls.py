@@ -9,6 +9,7 @@ it is set, else the request's own root only when its ``Host`` header is one of
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import request
@@ -54,7 +55,17 @@ def advertised_url(path: str = ENDPOINT_PATH) -> str:
     cfg = state().config
     if cfg.public_url and path.rstrip("/") == ENDPOINT_PATH:
         return cfg.public_url
-    return base_url_for(cfg, request.host, request.url_root) + path
+    host = request.host
+    if not cfg.public_url and host.lower() in _trusted(cfg.trusted_hosts):
+        # (werkzeug builds the root URL with IRI decoding: only worth it when it counts)
+        return base_url_for(cfg, host, request.url_root) + path
+    return base_url_for(cfg) + path
+
+
+@lru_cache(maxsize=8)
+def _trusted(hosts: tuple[str, ...]) -> frozenset[str]:
+    """``trusted_hosts`` in lower case (asked on every query: its base IRI)."""
+    return frozenset(h.lower() for h in hosts)
 
 
 __all__ = ["ENDPOINT_PATH", "advertised_url", "base_url_for"]

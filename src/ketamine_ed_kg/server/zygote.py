@@ -38,12 +38,13 @@ from ..query_plan import PlanCache
 from ..release import pin_dataset, read_manifest
 from ..sandbox import SandboxUnavailable, cap_memory, seal_network
 from ..security import warm_up
-from ..store.jobs import Failure, Job, JobKind, ResultMeta
+from ..store.jobs import Failure, Job, JobKind, ResultMeta, decode_client_job
 from ..store.oxigraph import OxigraphStore, open_store
 from ..store.remote import RemoteStore
 from ..store.rowcap import CapCheck
 from .framing import (
     Frame,
+    FrameReader,
     PeerGone,
     Ready,
     ZygoteSettings,
@@ -187,20 +188,25 @@ def worker_loop(store: Runner, sock: socket.socket, sealed: bool = True,
     ``object_kinds``: the release's record of predicates with objects of one kind
     (:func:`release_object_kinds`), which spares ORDER BY conditions the rewrite.
 
-    Every job is acknowledged (``A``) before it starts, so the server knows that a worker
-    which dies before the acknowledgement never ran it (and may retry it elsewhere).
+    A job is read whole before it starts, so a worker that dies before reading it leaves
+    it queued on the socket; Linux then resets the server's end (where a worker that read it
+    and died running it just closes it), which tells the server it may retry the job
+    elsewhere without an acknowledgement frame (a wake-up of the server per job).
     """
     names = frozenset(graphs if graphs is not None else store.graph_names() if store else ())
     plans = PlanCache(object_kinds=object_kinds)  # this process's own: clients repeat texts
+    reader = FrameReader(sock)
     while True:
         try:
-            kind, payload = recv_frame(sock)
+            kind, payload = reader.recv_frame()
         except (PeerGone, OSError):
             return
-        if kind is not Frame.JOB:
+        if kind is Frame.REQUEST:
+            job = decode_client_job(payload)
+        elif kind is Frame.JOB:
+            job = pickle.loads(payload)
+        else:
             return
-        job: Job = pickle.loads(payload)
-        send_frame(sock, Frame.ACK)
         writer = FrameWriter(sock)
         try:
             _run_job(store, job, writer, names, sealed, plans)
