@@ -58,7 +58,9 @@ from peers.prepare import Prepared, load_only, prepare  # noqa: E402
 from peers.report import environment, growth, projection, section, targets  # noqa: E402
 from peers.workloads import all_workloads, examples, paged_join, ui_mix  # noqa: E402
 
+from ketamine_ed_kg import parser_cache  # noqa: E402
 from ketamine_ed_kg.paths import project_paths  # noqa: E402
+from ketamine_ed_kg.release import pin_dataset  # noqa: E402
 from ketamine_ed_kg.synthetic import parse_size  # noqa: E402
 
 CONNECTIONS = (1, 8, 32)
@@ -108,6 +110,9 @@ def run_scale(prepared: Prepared, args: argparse.Namespace, done: dict[str, Any]
     label = prepared.label
     workloads = all_workloads(project_paths(ROOT).queries_dir)
     budget = float(args.budget)
+    # A reused release may predate the saved SPARQL parser: give it one as `build` does, so
+    # every service start below is the start of a built release, not its first-ever start.
+    parser_cache.provide(pin_dataset(prepared.dataset).parent)
     virtuoso = VirtuosoEngine(prepared, budget)
     engines: list[Engine] = [
         Service("service", prepared, work, cache=False, budget=budget),

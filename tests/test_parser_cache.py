@@ -21,9 +21,11 @@ from lark.lexer import PatternRE, TerminalDef
 
 import test_server_security as security_tests
 from ketamine_ed_kg import parser_cache, security
+from ketamine_ed_kg.build import build
 from ketamine_ed_kg.examples import load_examples
 from ketamine_ed_kg.paths import ProjectPaths
 from ketamine_ed_kg.security import QueryRejected, inspect_query
+from support.project import copy_checkout
 from support.server import request, waitress_server, write_dataset
 
 
@@ -162,6 +164,46 @@ def test_a_folder_that_cannot_be_written_still_gives_a_parser(tmp_path: Path) ->
     assert parser_cache.prepare(missing) is security.parser()
     assert not missing.exists()
     assert parser_cache.prepare(None) is security.parser()
+
+
+def test_provide_copies_a_trusted_sibling_and_never_an_untrusted_one(
+        saved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``build``'s path: a new release gets the file of another release of the same build
+    folder (a copy, no parser built), but only from a file that load would trust."""
+    key = parser_cache.cache_key()
+    releases = tmp_path / "releases"
+    old, untrusted, new = (releases / name for name in ("a-old", "b-untrusted", "c-new"))
+    for folder in (old, untrusted, new):
+        folder.mkdir(parents=True)
+    payload = parser_cache.cache_file(saved, key).read_bytes()
+    parser_cache.cache_file(old, key).write_bytes(payload)
+    built: list[int] = []
+
+    def counted() -> Lark:
+        built.append(1)
+        return security.build_parser()
+
+    monkeypatch.setattr(security, "parser", counted)
+    assert parser_cache.provide(new) == parser_cache.cache_file(new, key)
+    assert parser_cache.cache_file(new, key).read_bytes() == payload
+    assert not built, "copied, not built"
+    assert parser_cache.provide(new) == parser_cache.cache_file(new, key), "kept as it is"
+
+    parser_cache.cache_file(old, key).unlink()
+    parser_cache.cache_file(new, key).unlink()
+    sibling = parser_cache.cache_file(untrusted, key)
+    sibling.write_bytes(payload)
+    sibling.chmod(0o666)
+    assert parser_cache.provide(new) == parser_cache.cache_file(new, key)
+    assert built == [1], "a file others may write is not copied: the parser is built"
+    assert parser_cache.load(new, key) is not None
+
+
+@pytest.mark.rebuild
+def test_build_leaves_the_parser_in_the_release(sources: ProjectPaths, tmp_path: Path) -> None:
+    """The first start of a fresh build reads the parser too (no service ran on it)."""
+    result = build(copy_checkout(sources, tmp_path))
+    assert parser_cache.load(result.release) is not None
 
 
 def test_save_leaves_a_file_only_its_owner_writes(saved: Path) -> None:

@@ -33,6 +33,7 @@ import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF
 
+from . import parser_cache
 from .downloads import DOWNLOAD_DIR, DOWNLOAD_FILES, STEM, render_downloads, stable_json
 from .engine_defects import object_kinds
 from .errors import BuildMissingError
@@ -155,6 +156,7 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = quie
         found = None if force else _up_to_date(build_dir, sources)
         if found is not None:
             release, manifest = found
+            parser_cache.provide(release)  # a release built before the parser was kept
             link_compat(build_dir, [*RELEASE_FILES, MANIFEST_FILE])
             prune_releases(build_dir)  # what a build killed after its switch left behind
             progress("build is up to date")
@@ -176,6 +178,8 @@ def build(paths: ProjectPaths, *, force: bool = False, progress: Progress = quie
             progress(f"writing release {release.name[:12]}")
             staging = stage_release(build_dir, files, manifest)
             release = install_release(build_dir, staging, manifest["release"])
+        # The service's first start reads the SPARQL parser instead of building it.
+        parser_cache.provide(release)
         switch_current(build_dir, release)
         link_compat(build_dir, [*RELEASE_FILES, MANIFEST_FILE])
         for digest in prune_releases(build_dir):

@@ -99,16 +99,11 @@ def load(folder: Path, key: str | None = None) -> Lark | None:
     damaged: the caller builds it)."""
     key = key or cache_key()
     path = cache_file(folder, key)
+    handle = _open_trusted(path)
+    if handle is None:
+        return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None  # missing (or a symlink): nothing to read
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            if not _trusted(os.fstat(handle.fileno())):
-                log.warning("not reading the saved parser %s: it is not a file of this user "
-                            "that only this user may write", path)
-                return None
+        with handle:
             if handle.readline() != _MAGIC + key.encode() + b"\n":
                 return None
             loaded = Lark.load(handle)
@@ -126,17 +121,37 @@ def save(parser: Lark, folder: Path, key: str | None = None) -> Path | None:
     """Write ``parser`` into ``folder`` for later starts (atomically); return the file, or
     None when the folder cannot be written (a read-only release: starts build the parser)."""
     key = key or cache_key()
-    path = cache_file(folder, key)
     body = io.BytesIO()
     body.write(_MAGIC + key.encode() + b"\n")
     parser.save(body, exclude_options=("edit_terminals",))
+    return _write(folder, cache_file(folder, key), body.getvalue())
+
+
+def _open_trusted(path: Path) -> io.BufferedReader | None:
+    """``path`` opened for reading if it is a trusted file (:func:`_trusted`, no symlink
+    followed, checked on the open file), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None  # missing (or a symlink): nothing to read
+    handle = os.fdopen(fd, "rb")
+    if not _trusted(os.fstat(handle.fileno())):
+        handle.close()
+        log.warning("not reading the saved parser %s: it is not a file of this user "
+                    "that only this user may write", path)
+        return None
+    return handle
+
+
+def _write(folder: Path, path: Path, payload: bytes) -> Path | None:
+    """Write ``payload`` as ``path`` atomically; None when ``folder`` cannot be written."""
     # The name of a killed writer's leftover is one `build`'s pruning removes (release.py).
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o644)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(body.getvalue())
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -160,4 +175,27 @@ def prepare(folder: Path | None) -> Lark:
     built = security.parser()
     save(built, folder, key)
     return built
+
+
+def provide(folder: Path) -> Path | None:
+    """Make sure the release ``folder`` holds this code's saved parser, so that even its first
+    start reads it (``build`` calls this, and so does the benchmark for releases it reuses).
+
+    The file is copied from another release of the same build folder when one holds a trusted
+    file of this key (a rebuild costs a copy), else the parser is built (about a second) and
+    saved. Returns the file, or None when ``folder`` cannot be written."""
+    key = cache_key()
+    target = cache_file(folder, key)
+    if target.is_file():
+        return target
+    header = _MAGIC + key.encode() + b"\n"
+    for sibling in sorted(folder.parent.iterdir()):
+        handle = _open_trusted(cache_file(sibling, key)) if sibling != folder else None
+        if handle is None:
+            continue
+        with handle:
+            payload = handle.read()
+        if payload.startswith(header):
+            return _write(folder, target, payload)
+    return save(security.parser(), folder, key)
 
