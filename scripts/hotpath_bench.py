@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchmark import MIX_ACCEPT, free_port, mix_script  # noqa: E402
+from benchmark import MIX_ACCEPT, free_port, mix_script, stop_process  # noqa: E402
 from scaling_bench import wrk  # noqa: E402
 
 from ketamine_ed_kg.examples import load_examples  # noqa: E402
@@ -95,12 +95,7 @@ class Service:
                 conn.close()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def raw_ms(store: ox.Store, text: str, runs: int) -> float:
@@ -109,6 +104,7 @@ def raw_ms(store: ox.Store, text: str, runs: int) -> float:
     for _ in range(runs):
         began = time.perf_counter()
         result = store.query(text, use_default_graph_as_union=True, prefixes=PREFIXES)
+        assert not isinstance(result, ox.QueryTriples), "the bench sends SELECT and ASK only"
         out = io.BytesIO()
         result.serialize(out, format=ox.QueryResultsFormat.JSON)
         samples.append((time.perf_counter() - began) * 1000)

@@ -66,23 +66,25 @@ def _constant_verb(verb: Tree[Token] | Token, iri: Callable[[Tree[Token]], str])
     return iri(node)
 
 
+def _through(node: Tree[Token] | Token, steps: tuple[str, ...]) -> Tree[Token] | Token | None:
+    """Down from ``node`` through one-child nodes named ``steps`` in turn: the last one's
+    child, or None where the tree is not that chain."""
+    for step in steps:
+        if not isinstance(node, Tree) or node.data != step or len(node.children) != 1:
+            return None
+        node = node.children[0]
+    return node
+
+
 def _starts_with_step(verb: Tree[Token]) -> bool:
     """True when a ``verb_path`` is a sequence whose first element is one forward step (an
     IRI or ``a``, no ``^``, no ``?``/``*``/``+``): its subject is a triple's subject."""
     if verb.data != "verb_path":
         return False
-    node = verb.children[0]
-    for step in ("path", "path_alternative"):
-        if not isinstance(node, Tree) or node.data != step or len(node.children) != 1:
-            return False
-        node = node.children[0]
+    node = _through(verb.children[0], ("path", "path_alternative"))
     if not isinstance(node, Tree) or node.data != "path_sequence":
         return False
-    node = node.children[0]
-    for step in ("path_elt_or_inverse", "path_elt"):
-        if not isinstance(node, Tree) or node.data != step or len(node.children) != 1:
-            return False
-        node = node.children[0]
+    node = _through(node.children[0], ("path_elt_or_inverse", "path_elt"))
     if not isinstance(node, Tree) or node.data != "path_primary":
         return False
     head = node.children[0]
