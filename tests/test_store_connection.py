@@ -123,6 +123,28 @@ def test_an_answer_left_unread_is_never_read_as_the_next(
         connection.close()
 
 
+def test_a_request_sent_while_an_answer_is_read_leaves_that_answer_whole(
+        store_server: tuple[str, Behaviour]) -> None:
+    """The row cap's probe is sent in the middle of the answer it probes: it goes on a
+    connection of its own, and the answer being read is neither cut nor mixed with the
+    probe's; the kept connection serves the next query."""
+    url, behaviour = store_server
+    connection = StoreConnection(url)
+    try:
+        first = connection.post(b"query", {"Content-Type": "text/plain"}, timeout=10)
+        head = first.read1(100)
+        assert post(connection, "probe") == ANSWER
+        failed = connection.post(b"failing probe", {"Content-Type": "text/plain"}, timeout=10)
+        connection.discard(failed)
+        rest = b"".join(iter(lambda: first.read1(4096), b""))
+        assert head + rest == ANSWER
+        connection.release(first)
+        assert post(connection, "next") == ANSWER
+        assert behaviour.connections == 3, "the kept one, and one per request sent meanwhile"
+    finally:
+        connection.close()
+
+
 def test_a_connection_the_store_closed_is_opened_again(
         store_server: tuple[str, Behaviour]) -> None:
     url, behaviour = store_server

@@ -41,19 +41,31 @@ class StoreConnection:
         self.conn: http.client.HTTPConnection | None = None
         self.opened = 0
         """Connections opened so far (for tests and the benchmark)."""
+        self.active: http.client.HTTPResponse | None = None
+        """The answer on the kept connection not yet given back (:meth:`release`)."""
+        self.one_offs: dict[http.client.HTTPResponse, http.client.HTTPConnection] = {}
+        """Answers on connections of their own (:meth:`_one_off`), with those connections."""
 
     def post(self, body: bytes, headers: Mapping[str, str],
              timeout: float) -> http.client.HTTPResponse:
         """POST ``body`` to the URL; the response, whatever its status.
 
         Raises ``OSError`` (``TimeoutError`` among them) or ``http.client.HTTPException``.
+
+        While an earlier answer on the kept connection is still being read (the row cap's
+        probe is sent in the middle of the answer it probes), this request goes on a
+        connection of its own, closed after its answer: writing on the kept one would find
+        it readable and close it under the answer being read.
         """
+        if self.active is not None:
+            return self._one_off(body, headers, timeout)
         for attempt in (0, 1):
             reused = self._usable()
             conn = self._open(timeout)
             try:
                 conn.request("POST", self.path, body=body, headers=dict(headers))
-                return conn.getresponse()
+                self.active = conn.getresponse()
+                return self.active
             except STALE:
                 self.close()
                 if not reused or attempt:
@@ -68,11 +80,49 @@ class StoreConnection:
         and the store did not ask to close; otherwise unread bytes would begin the next
         answer. (The end: ``http.client`` closes a chunked response at its last chunk, but
         ``read1`` leaves one with a ``Content-Length`` open at length 0.)"""
+        if response is not self.active:
+            self._close_one_off(response)
+            return
+        self.active = None
         if not (response.isclosed() or response.length == 0) or response.will_close:
             self.close()
         response.close()
 
+    def discard(self, response: http.client.HTTPResponse) -> None:
+        """Done with a ``response`` that is not read to its end (a failure status): its
+        connection is not kept. Only its own: a one-off request's failure leaves the kept
+        connection, and the answer being read on it, alone."""
+        if response is not self.active:
+            self._close_one_off(response)
+            return
+        self.close()
+        response.close()
+
+    def _close_one_off(self, response: http.client.HTTPResponse) -> None:
+        response.close()
+        conn = self.one_offs.pop(response, None)
+        if conn is not None:
+            conn.close()
+
+    def _one_off(self, body: bytes, headers: Mapping[str, str],
+                 timeout: float) -> http.client.HTTPResponse:
+        """POST on a new connection, closed when its answer is given back (it asks the store
+        to close it too: ``Connection: close``)."""
+        kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        conn = kind(self.host, self.port, timeout=timeout)
+        try:
+            conn.request("POST", self.path, body=body,
+                         headers={**headers, "Connection": "close"})
+            response = conn.getresponse()
+        except BaseException:
+            conn.close()
+            raise
+        self.opened += 1
+        self.one_offs[response] = conn
+        return response
+
     def close(self) -> None:
+        self.active = None
         if self.conn is not None:
             self.conn.close()
             self.conn = None

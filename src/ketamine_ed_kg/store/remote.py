@@ -345,7 +345,7 @@ class RemoteStore:
                 raw = response.read(MESSAGE_CHARS * 4)
             except (OSError, http.client.HTTPException):
                 raw = b""
-            self.connection.close()
+            self.connection.discard(response)
             if response.status == 401 and _credentials():
                 return None
             message = raw.decode("utf-8", "replace").strip()[:MESSAGE_CHARS] or response.reason
