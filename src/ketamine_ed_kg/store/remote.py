@@ -237,6 +237,8 @@ class _Body(io.RawIOBase):
         if time.monotonic() > self.deadline:
             self.failure = _too_slow(self.url)
             raise self.failure
+        if self.connection is not None:
+            self.connection.ack_quickly(self.response)
         try:
             data: bytes = self.response.read1(size)
         except TimeoutError:
